@@ -8,7 +8,7 @@ import { KmipError } from '../../src/errors.js';
 import { decodeTtlv, encodeTtlv } from '../../src/ttlv/binary.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
 import { ResultReason } from '../../src/ttlv/spec/generated.js';
-import { tagLabel } from '../../src/ttlv/tag-label.js';
+import { tagName as tagLabel } from '../../src/ttlv/spec/index.js';
 import { parsePrettyHex } from '../helpers/pretty-hex.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../fixtures/pykmip');
