@@ -1,4 +1,4 @@
-/** A tag as it appears in error paths. */
-export function tagLabel(tag: number): string {
-  return `0x${tag.toString(16).padStart(6, '0')}`;
-}
+import { tagName } from './spec/index.js';
+
+/** A tag as it appears in error paths: its normalised name, or 0x54xxxx when unknown. */
+export const tagLabel: (tag: number) => string = tagName;

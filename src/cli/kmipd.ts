@@ -1,0 +1,173 @@
+// The `kmipd` command: `serve` runs the server, `pki init` writes a development PKI.
+
+import { resolve } from 'node:path';
+import pino from 'pino';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { KmipError } from '../errors.js';
+import { initPki } from '../pki/dev-pki.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
+import { startKmipd } from '../server/kmipd.js';
+
+function fail(message: string): never {
+  process.stderr.write(`kmipd: ${message}\n`);
+  process.exit(1);
+}
+
+function explain(err: unknown): string {
+  if (err instanceof KmipError) return err.describe();
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return `port already in use (${e.message})`;
+  if (e.code === 'EACCES') return `permission denied: ${e.message}`;
+  if (e.code === 'ENOENT') return `file not found: ${e.path ?? e.message}`;
+  if (e instanceof Error) return e.message.split('\n')[0] ?? 'error';
+  return String(err);
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('kmipd')
+  .usage('$0 <command> [options]\n\nkmipd: a KMIP server (KMIP 1.0-2.1 over mutual TLS).')
+  .command(
+    'serve',
+    'Run the KMIP server on the embedded SQLite store (default) or in memory.',
+    (y) =>
+      y
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+        .option('port', {
+          type: 'number',
+          default: 5696,
+          describe: 'KMIP port (0 picks a free one)',
+        })
+        .option('data-dir', {
+          type: 'string',
+          default: 'kmipd-data',
+          describe: 'Directory for objects.sqlite, kek.key and the development PKI',
+        })
+        .option('store', {
+          choices: ['sqlite', 'memory'] as const,
+          default: 'sqlite' as const,
+          describe: 'Object store',
+        })
+        .option('cert', {
+          type: 'string',
+          describe: 'Server certificate (PEM); with --key and --ca',
+        })
+        .option('key', { type: 'string', describe: 'Server private key (PEM)' })
+        .option('ca', {
+          type: 'string',
+          describe: 'CA certificate(s) that sign client certificates (PEM)',
+        })
+        .option('admin', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe: 'Client identity (certificate CN) that may see and manage every object',
+        })
+        .option('idle-timeout', {
+          type: 'number',
+          default: DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000,
+          describe: 'Seconds before an idle connection is closed',
+        })
+        .option('max-message-bytes', {
+          type: 'number',
+          default: DEFAULT_CONNECTION_LIMITS.maxMessageBytes,
+          describe: 'Largest request accepted',
+        })
+        .option('log-level', {
+          choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
+          default: 'info' as const,
+          describe: 'Log level (JSON lines on stdout)',
+        })
+        .check((a) => {
+          const given = [a.cert, a.key, a.ca].filter((x) => x !== undefined).length;
+          if (given !== 0 && given !== 3) throw new Error('--cert, --key and --ca go together');
+          if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)
+            throw new Error('--port must be 0-65535');
+          return true;
+        }),
+    async (a) => {
+      const log = pino({ level: a['log-level'], base: { service: 'kmipd' } });
+      const dataDir = resolve(a['data-dir']);
+      let kmipd: Awaited<ReturnType<typeof startKmipd>>;
+      try {
+        kmipd = await startKmipd({
+          host: a.host,
+          port: a.port,
+          dataDir,
+          store: a.store,
+          tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
+          admins: a.admin,
+          limits: {
+            idleTimeoutMs: a['idle-timeout'] * 1000,
+            maxMessageBytes: a['max-message-bytes'],
+          },
+          log,
+        });
+      } catch (err) {
+        fail(explain(err));
+      }
+      const { address, port } = kmipd.server.address;
+      log.info(
+        {
+          host: address,
+          port,
+          store: a.store,
+          dataDir,
+          clientCertificates: kmipd.pkiDir,
+        },
+        'listening',
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping: finishing requests in flight');
+        await kmipd.stop();
+        log.info('stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    },
+  )
+  .command('pki', 'Development PKI', (y) =>
+    y
+      .command(
+        'init',
+        'Write a CA, a server certificate (localhost, 127.0.0.1) and client certificates',
+        (z) =>
+          z
+            .option('dir', { type: 'string', demandOption: true, describe: 'Output directory' })
+            .option('client', {
+              type: 'string',
+              array: true,
+              default: ['admin'],
+              describe: 'Client certificate name (CN); repeat for several',
+            })
+            .option('force', {
+              type: 'boolean',
+              default: false,
+              describe: 'Overwrite existing files',
+            }),
+        async (a) => {
+          try {
+            const files = await initPki({ dir: resolve(a.dir), clients: a.client, force: a.force });
+            process.stdout.write(
+              `wrote ${files.ca.cert}, ${files.server.cert} and client certificates: ${Object.keys(files.clients).join(', ')}\n`,
+            );
+          } catch (err) {
+            fail(explain(err));
+          }
+        },
+      )
+      .demandCommand(1, 'name a pki command'),
+  )
+  .demandCommand(1, 'name a command')
+  .strict()
+  .help()
+  .alias('h', 'help')
+  .version(false)
+  .fail((message, err) => {
+    fail(err ? explain(err) : `${message} (see kmipd --help)`);
+  })
+  .parseAsync();

@@ -1,0 +1,144 @@
+// Between the operations and the ObjectStore: owner checks, attribute (de)serialisation, the
+// Locate index, and key protection. The object structure is encoded to TTLV and wrapped by the
+// KeyWrapper with the UID as associated data, so no key value, secret or opaque blob reaches
+// the store in clear.
+
+import { KmipError } from '../errors.js';
+import { type Attribute, fromAttributes2x, toAttribute2x } from '../kmip/attributes.js';
+import type { OperationContext } from '../operations/context.js';
+import type { IndexEntry, StoredObject } from '../store/object-store.js';
+import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
+import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
+import { ResultReason, Tag } from '../ttlv/spec/generated.js';
+import type { ManagedObject } from './managed-object.js';
+
+/** Attribute sets are stored version-neutral, every attribute kept (1.x-only ones included). */
+function encodeAttributes(list: readonly Attribute[]): Buffer {
+  return encodeTtlv({
+    tag: Tag.Attributes,
+    type: ItemType.Structure,
+    value: list.map(toAttribute2x),
+  });
+}
+
+function decodeAttributes(bytes: Buffer): Attribute[] {
+  return fromAttributes2x(decodeTtlv(bytes, { maxMessageBytes: Number.MAX_SAFE_INTEGER }));
+}
+
+/** What Locate can filter on: primitives as they are, Name by its text, Link by target. */
+export function indexEntries(list: readonly Attribute[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (const a of list) {
+    const v = indexValue(a.value);
+    if (v !== undefined) out.push({ name: a.name, value: v });
+  }
+  return out;
+}
+
+function indexValue(item: TtlvItem): IndexEntry['value'] | undefined {
+  switch (item.type) {
+    case ItemType.Structure: {
+      const key = item.value.find(
+        (c) => c.tag === Tag.NameValue || c.tag === Tag.LinkedObjectIdentifier,
+      );
+      return key !== undefined && key.type === ItemType.TextString ? key.value : undefined;
+    }
+    case ItemType.Boolean:
+      return item.value ? 1 : 0;
+    case ItemType.ByteString:
+    case ItemType.BigInteger:
+      return Buffer.from(item.value).toString('hex');
+    default:
+      return item.value;
+  }
+}
+
+export async function insertObject(ctx: OperationContext, mo: ManagedObject): Promise<void> {
+  await ctx.store.insert(await toStored(ctx, mo));
+  ctx.onUndo(async () => {
+    await ctx.store.remove(mo.uid);
+  });
+}
+
+/**
+ * Loads an object the caller may use. Another identity's object is reported as not found, so
+ * that its existence does not leak (KMIP 2.1 §3 access control is server policy).
+ */
+export async function loadObject(
+  ctx: OperationContext,
+  uid: string,
+  opts: { material?: boolean } = {},
+): Promise<ManagedObject> {
+  const stored = await ctx.store.get(uid);
+  if (stored === undefined || (!ctx.isAdmin && stored.owner !== ctx.identity)) {
+    throw new KmipError(ResultReason.ItemNotFound, `no object with identifier ${uid}`);
+  }
+  let object: StructureItem | null = null;
+  if (opts.material && stored.material !== null) {
+    const clear = await ctx.wrapper.unwrap(stored.material, uid);
+    object = decodeTtlv(clear, { maxMessageBytes: Number.MAX_SAFE_INTEGER }) as StructureItem;
+    clear.fill(0);
+  }
+  return {
+    uid: stored.uid,
+    owner: stored.owner,
+    objectType: stored.objectType,
+    state: stored.state,
+    attributes: decodeAttributes(stored.attributes),
+    object,
+    revision: stored.revision,
+    createdAt: stored.createdAt,
+  };
+}
+
+/**
+ * Saves changes made to a loaded object. `dropMaterial` removes the wrapped value (Destroy);
+ * otherwise the stored material is kept as it is. A concurrent change is a failure the client
+ * may retry.
+ */
+export async function saveObject(
+  ctx: OperationContext,
+  mo: ManagedObject,
+  opts: { dropMaterial?: boolean } = {},
+): Promise<void> {
+  const before = await ctx.store.get(mo.uid);
+  if (before === undefined) throw new KmipError(ResultReason.ItemNotFound, `no object ${mo.uid}`);
+  const next: StoredObject = {
+    ...before,
+    state: mo.state,
+    attributes: encodeAttributes(mo.attributes),
+    index: indexEntries(mo.attributes),
+    material: opts.dropMaterial ? null : before.material,
+    revision: before.revision + 1,
+  };
+  if (!(await ctx.store.update(next, before.revision))) {
+    throw new KmipError(
+      ResultReason.GeneralFailure,
+      `object ${mo.uid} was changed concurrently; retry`,
+    );
+  }
+  mo.revision = next.revision;
+  ctx.onUndo(async () => {
+    await ctx.store.update({ ...before, revision: next.revision + 1 }, next.revision);
+  });
+}
+
+async function toStored(ctx: OperationContext, mo: ManagedObject): Promise<StoredObject> {
+  let material: StoredObject['material'] = null;
+  if (mo.object !== null) {
+    const clear = encodeTtlv(mo.object);
+    material = await ctx.wrapper.wrap(clear, mo.uid);
+    clear.fill(0);
+  }
+  return {
+    uid: mo.uid,
+    owner: mo.owner,
+    objectType: mo.objectType,
+    state: mo.state,
+    attributes: encodeAttributes(mo.attributes),
+    index: indexEntries(mo.attributes),
+    material,
+    revision: 1,
+    createdAt: mo.createdAt,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { KeyWrapper } from '../crypto/key-wrapper.js';
+import type { StructSchema } from '../kmip/schema.js';
+import type { ObjectStore } from '../store/object-store.js';
+import type { KmipVersion } from '../ttlv/spec/index.js';
+
+/** What a handler may know about the request it serves. Handlers never see bytes. */
+export interface OperationContext {
+  /** Client identity from its certificate (CN by default). */
+  readonly identity: string;
+  /** Configured admin identities see and manage every object. */
+  readonly isAdmin: boolean;
+  /** Protocol version of the request; the response is shaped for it. */
+  readonly version: KmipVersion;
+  readonly store: ObjectStore;
+  readonly wrapper: KeyWrapper;
+  readonly log: Logger;
+  /** The batch's ID Placeholder (KMIP 2.1 §2.1.14): the UID the previous item produced. */
+  placeholder: string | undefined;
+  /** Registers how to reverse a change, for Batch Error Continuation Option Undo. */
+  onUndo(action: () => Promise<void>): void;
+  /** Server time, whole seconds since the epoch, fixed for the whole request message. */
+  readonly now: bigint;
+}
+
+export interface OperationHandler<Req, Res> {
+  readonly request: StructSchema<Req>;
+  readonly response: StructSchema<Res>;
+  run(request: Req, ctx: OperationContext): Promise<Res>;
+}
+
+/** Declares a handler with its payload schemas, keeping request and response types linked. */
+export function operation<Req, Res>(
+  handler: OperationHandler<Req, Res>,
+): OperationHandler<Req, Res> {
+  return handler;
+}

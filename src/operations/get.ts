@@ -1,0 +1,73 @@
+// KMIP 2.1 §6.1.23 Get (KMIP 1.4 §4.11): the object in its stored format, or converted to the
+// requested Key Format Type. Pre-Active objects can be fetched (Barbican never activates).
+
+import { KmipError } from '../errors.js';
+import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
+import { convertKeyFormat } from '../objects/key-format.js';
+import { objectTagFor } from '../objects/managed-object.js';
+import { loadObject } from '../objects/repository.js';
+import type { StructureItem } from '../ttlv/item.js';
+import { ResultReason, Tag } from '../ttlv/spec/generated.js';
+import { versionAtLeast } from '../ttlv/spec/index.js';
+import { operation } from './context.js';
+import { targetUid } from './target.js';
+
+const GetRequest = struct({
+  uniqueIdentifier: opt(text(Tag.UniqueIdentifier)),
+  keyFormatType: opt(enumeration(Tag.KeyFormatType)),
+  keyWrapType: opt(enumeration(Tag.KeyWrapType)),
+  keyCompressionType: opt(enumeration(Tag.KeyCompressionType)),
+  keyWrappingSpecification: opt(raw(Tag.KeyWrappingSpecification)),
+});
+
+/** The response carries the object under its own tag (Symmetric Key, Certificate, ...). */
+const GetResponse = struct({
+  objectType: enumeration(Tag.ObjectType),
+  uniqueIdentifier: text(Tag.UniqueIdentifier),
+  certificate: opt(raw(Tag.Certificate)),
+  symmetricKey: opt(raw(Tag.SymmetricKey)),
+  publicKey: opt(raw(Tag.PublicKey)),
+  privateKey: opt(raw(Tag.PrivateKey)),
+  splitKey: opt(raw(Tag.SplitKey)),
+  template: opt(raw(Tag.Template)),
+  secretData: opt(raw(Tag.SecretData)),
+  opaqueObject: opt(raw(Tag.OpaqueObject)),
+  pgpKey: opt(raw(Tag.PGPKey)),
+});
+
+const FIELD_BY_TAG = new Map<number, keyof typeof GetResponse.fields>(
+  Object.entries(GetResponse.fields)
+    .filter(([key]) => key !== 'objectType' && key !== 'uniqueIdentifier')
+    .map(([key, f]) => [f.tag, key as keyof typeof GetResponse.fields]),
+);
+
+export const get = operation({
+  request: GetRequest,
+  response: GetResponse,
+  async run(req, ctx) {
+    const uid = targetUid(req.uniqueIdentifier, ctx);
+    const mo = await loadObject(ctx, uid, { material: true });
+    if (mo.object === null) {
+      throw new KmipError(
+        versionAtLeast(ctx.version, '2.0')
+          ? ResultReason.ObjectDestroyed
+          : ResultReason.ItemNotFound,
+        `object ${uid} has been destroyed`,
+      );
+    }
+    if (req.keyWrappingSpecification !== undefined || req.keyCompressionType !== undefined) {
+      throw new KmipError(
+        ResultReason.FeatureNotSupported,
+        'key wrapping and compression on Get are not supported',
+      );
+    }
+    const object: StructureItem =
+      req.keyFormatType === undefined ? mo.object : convertKeyFormat(mo.object, req.keyFormatType);
+    const tag = objectTagFor(mo.objectType);
+    const field = tag === undefined ? undefined : FIELD_BY_TAG.get(tag);
+    if (field === undefined) {
+      throw new KmipError(ResultReason.GeneralFailure, `object ${uid} has an unknown type`);
+    }
+    return { objectType: mo.objectType, uniqueIdentifier: uid, [field]: object };
+  },
+});

@@ -1,0 +1,83 @@
+// KMIP 2.1 §6.1.44 Register (KMIP 1.4 §4.3): a client-supplied object: Symmetric Key, Public
+// Key, Private Key, Certificate, Secret Data (Password, Seed, ...), Opaque Object. The object
+// is kept exactly as given; attributes the server can read from it (algorithm, length,
+// certificate fields) are added when the client did not give them.
+
+import { KmipError } from '../errors.js';
+import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
+import type { Attribute } from '../kmip/attributes.js';
+import { bytesOf, childOf, numberOf } from '../kmip/items.js';
+import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
+import { objectTagFor } from '../objects/managed-object.js';
+import { newManagedObject } from '../objects/new-object.js';
+import { derivedAttributes } from '../objects/object-attributes.js';
+import { insertObject } from '../objects/repository.js';
+import { ItemType, type StructureItem } from '../ttlv/item.js';
+import { ResultReason, Tag } from '../ttlv/spec/generated.js';
+import { operation } from './context.js';
+
+const RegisterRequest = struct({
+  objectType: enumeration(Tag.ObjectType),
+  templateAttribute: opt(templateAttribute(Tag.TemplateAttribute)),
+  attributes: opt(attributeSet(Tag.Attributes)),
+  certificate: opt(raw(Tag.Certificate)),
+  symmetricKey: opt(raw(Tag.SymmetricKey)),
+  publicKey: opt(raw(Tag.PublicKey)),
+  privateKey: opt(raw(Tag.PrivateKey)),
+  splitKey: opt(raw(Tag.SplitKey)),
+  template: opt(raw(Tag.Template)),
+  secretData: opt(raw(Tag.SecretData)),
+  opaqueObject: opt(raw(Tag.OpaqueObject)),
+  pgpKey: opt(raw(Tag.PGPKey)),
+});
+
+const RegisterResponse = struct({ uniqueIdentifier: text(Tag.UniqueIdentifier) });
+
+const OBJECT_KEYS = [
+  'certificate',
+  'symmetricKey',
+  'publicKey',
+  'privateKey',
+  'splitKey',
+  'template',
+  'secretData',
+  'opaqueObject',
+  'pgpKey',
+] as const;
+
+export const register = operation({
+  request: RegisterRequest,
+  response: RegisterResponse,
+  async run(req, ctx) {
+    const present = OBJECT_KEYS.map((k) => req[k]).filter((o) => o !== undefined);
+    if (present.length !== 1) {
+      throw new KmipError(ResultReason.InvalidField, 'Register needs exactly one object');
+    }
+    const object = present[0]!;
+    if (object.type !== ItemType.Structure || objectTagFor(req.objectType) !== object.tag) {
+      throw new KmipError(ResultReason.InvalidField, 'the object does not match Object Type');
+    }
+    const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
+    const derived = derivedAttributes(req.objectType, object as StructureItem, given);
+    const block = childOf(object, Tag.KeyBlock);
+    const material = bytesOf(childOf(childOf(block, Tag.KeyValue), Tag.KeyMaterial));
+    const format = numberOf(childOf(block, Tag.KeyFormatType));
+    const mo = newManagedObject(ctx, {
+      objectType: req.objectType,
+      object: object as StructureItem,
+      given,
+      derived,
+      digestOf:
+        material !== undefined && format !== undefined
+          ? { bytes: material, keyFormatType: format }
+          : certificateDigest(object as StructureItem),
+    });
+    await insertObject(ctx, mo);
+    return { uniqueIdentifier: mo.uid };
+  },
+});
+
+function certificateDigest(object: StructureItem) {
+  const value = bytesOf(childOf(object, Tag.CertificateValue));
+  return value === undefined ? undefined : { bytes: value };
+}

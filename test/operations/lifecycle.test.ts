@@ -1,0 +1,282 @@
+// Object lifecycle and ownership across versions (KMIP 2.1 §4.57 State; §6.1 operations).
+
+import { describe, expect, it } from 'vitest';
+import { childOf, item, textOf } from '../../src/kmip/items.js';
+import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
+import {
+  CryptographicAlgorithm,
+  CryptographicUsageMask,
+  ObjectType,
+  Operation,
+  ResultReason,
+  ResultStatus,
+  RevocationReasonCode,
+  State,
+  Tag,
+} from '../../src/ttlv/spec/generated.js';
+import type { KmipVersion } from '../../src/ttlv/spec/index.js';
+import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+
+const attr1x = (name: string, value: TtlvItem) =>
+  item.struct(Tag.Attribute, [
+    item.text(Tag.AttributeName, name),
+    { ...value, tag: Tag.AttributeValue } as TtlvItem,
+  ]);
+
+function createPayload(version: KmipVersion, extra: TtlvItem[] = []): TtlvItem[] {
+  const attrs = [
+    item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+    item.int(Tag.CryptographicLength, 128),
+    item.int(
+      Tag.CryptographicUsageMask,
+      CryptographicUsageMask.Encrypt | CryptographicUsageMask.Decrypt,
+    ),
+    ...extra,
+  ];
+  const specName: Record<number, string> = {
+    [Tag.CryptographicAlgorithm]: 'Cryptographic Algorithm',
+    [Tag.CryptographicLength]: 'Cryptographic Length',
+    [Tag.CryptographicUsageMask]: 'Cryptographic Usage Mask',
+    [Tag.Name]: 'Name',
+    [Tag.ObjectGroup]: 'Object Group',
+  };
+  return [
+    item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
+    version.startsWith('2')
+      ? item.struct(Tag.Attributes, attrs)
+      : item.struct(
+          Tag.TemplateAttribute,
+          attrs.map((a) => attr1x(specName[a.tag]!, a)),
+        ),
+  ];
+}
+
+async function create(
+  s: ReturnType<typeof testServer>,
+  version: KmipVersion,
+  identity = 'alice',
+  extra: TtlvItem[] = [],
+) {
+  const res = await s.send(
+    version,
+    [{ operation: Operation.Create, payload: createPayload(version, extra) }],
+    { identity },
+  );
+  expect(res.batchItems[0]?.resultStatus).toBe(ResultStatus.Success);
+  return textOf(find(payloadOf(res.batchItems[0]), Tag.UniqueIdentifier))!;
+}
+
+const uidPayload = (uid: string) => [item.text(Tag.UniqueIdentifier, uid)];
+
+async function op(
+  s: ReturnType<typeof testServer>,
+  version: KmipVersion,
+  operation: number,
+  payload: TtlvItem[],
+  identity = 'alice',
+) {
+  const res = await s.send(version, [{ operation, payload }], { identity });
+  return res.batchItems[0]!;
+}
+
+async function stateOf(s: ReturnType<typeof testServer>, uid: string): Promise<number | undefined> {
+  const r = await op(s, '2.1', Operation.GetAttributes, [
+    ...uidPayload(uid),
+    item.enum(Tag.AttributeReference, Tag.State),
+  ]);
+  const attrs = find(payloadOf(r), Tag.Attributes);
+  const state = childOf(attrs, Tag.State);
+  return state?.type === ItemType.Enumeration ? state.value : undefined;
+}
+
+describe.each(['1.0', '1.2', '1.4', '2.0', '2.1'] as KmipVersion[])(
+  'lifecycle at KMIP %s',
+  (version) => {
+    const wrongState = version.startsWith('2')
+      ? ResultReason.WrongKeyLifecycleState
+      : ResultReason.PermissionDenied;
+
+    it('creates Pre-Active objects that can be fetched and destroyed without activation', async () => {
+      const s = testServer();
+      const uid = await create(s, version);
+      expect(await stateOf(s, uid)).toBe(State.PreActive);
+      const got = await op(s, version, Operation.Get, uidPayload(uid));
+      expect(got.resultStatus).toBe(ResultStatus.Success);
+      const material = childOf(
+        childOf(childOf(find(payloadOf(got), Tag.SymmetricKey), Tag.KeyBlock), Tag.KeyValue),
+        Tag.KeyMaterial,
+      );
+      expect(material?.type === ItemType.ByteString && material.value.length).toBe(16);
+      expect((await op(s, version, Operation.Destroy, uidPayload(uid))).resultStatus).toBe(
+        ResultStatus.Success,
+      );
+      expect(await stateOf(s, uid)).toBe(State.Destroyed);
+      const after = await op(s, version, Operation.Get, uidPayload(uid));
+      expect(after.resultStatus).toBe(ResultStatus.OperationFailed);
+    });
+
+    it('refuses to destroy an Active object with the version’s reason, then allows it after Revoke', async () => {
+      const s = testServer();
+      const uid = await create(s, version);
+      expect((await op(s, version, Operation.Activate, uidPayload(uid))).resultStatus).toBe(
+        ResultStatus.Success,
+      );
+      expect(await stateOf(s, uid)).toBe(State.Active);
+      const refused = await op(s, version, Operation.Destroy, uidPayload(uid));
+      expect(refused.resultReason).toBe(wrongState);
+      const again = await op(s, version, Operation.Activate, uidPayload(uid));
+      expect(again.resultReason).toBe(wrongState);
+      const revoked = await op(s, version, Operation.Revoke, [
+        ...uidPayload(uid),
+        item.struct(Tag.RevocationReason, [
+          item.enum(Tag.RevocationReasonCode, RevocationReasonCode.CessationOfOperation),
+        ]),
+      ]);
+      expect(revoked.resultStatus).toBe(ResultStatus.Success);
+      expect(await stateOf(s, uid)).toBe(State.Deactivated);
+      expect((await op(s, version, Operation.Destroy, uidPayload(uid))).resultStatus).toBe(
+        ResultStatus.Success,
+      );
+    });
+
+    it('moves a compromised object to Destroyed Compromised', async () => {
+      const s = testServer();
+      const uid = await create(s, version);
+      await op(s, version, Operation.Revoke, [
+        ...uidPayload(uid),
+        item.struct(Tag.RevocationReason, [
+          item.enum(Tag.RevocationReasonCode, RevocationReasonCode.KeyCompromise),
+        ]),
+      ]);
+      expect(await stateOf(s, uid)).toBe(State.Compromised);
+      await op(s, version, Operation.Destroy, uidPayload(uid));
+      expect(await stateOf(s, uid)).toBe(State.DestroyedCompromised);
+    });
+
+    it('keeps another identity away from the object', async () => {
+      const s = testServer();
+      const uid = await create(s, version, 'alice');
+      for (const operation of [
+        Operation.Get,
+        Operation.GetAttributes,
+        Operation.Destroy,
+        Operation.Activate,
+      ]) {
+        const r = await op(s, version, operation, uidPayload(uid), 'mallory');
+        expect(r.resultReason).toBe(ResultReason.ItemNotFound);
+      }
+      const located = await op(s, version, Operation.Locate, [], 'mallory');
+      expect(payloadOf(located).filter((i) => i.tag === Tag.UniqueIdentifier)).toHaveLength(0);
+      expect(await stateOf(s, uid)).toBe(State.PreActive);
+    });
+  },
+);
+
+describe('attributes by version', () => {
+  it('never shows a 2.x attribute to a 1.0 client', async () => {
+    const s = testServer();
+    const uid = await create(s, '2.1');
+    const v10 = await op(s, '1.0', Operation.GetAttributes, uidPayload(uid));
+    const names10 = payloadOf(v10)
+      .filter((i) => i.tag === Tag.Attribute)
+      .map((a) => textOf(childOf(a, Tag.AttributeName)));
+    expect(names10).toContain('Cryptographic Algorithm');
+    expect(names10).toContain('Digest');
+    expect(names10).not.toContain('Original Creation Date');
+    const v21 = await op(s, '2.1', Operation.GetAttributes, uidPayload(uid));
+    const attrs = find(payloadOf(v21), Tag.Attributes);
+    expect(childOf(attrs, Tag.OriginalCreationDate)).toBeDefined();
+  });
+
+  it('Get Attribute List names attributes in each version’s form', async () => {
+    const s = testServer();
+    const uid = await create(s, '1.4');
+    const v14 = await op(s, '1.4', Operation.GetAttributeList, uidPayload(uid));
+    expect(
+      payloadOf(v14)
+        .filter((i) => i.tag === Tag.AttributeName)
+        .map(textOf),
+    ).toContain('Cryptographic Usage Mask');
+    const v20 = await op(s, '2.0', Operation.GetAttributeList, uidPayload(uid));
+    const refs = payloadOf(v20).filter((i) => i.tag === Tag.AttributeReference);
+    expect(refs.map((r) => r.value)).toContain(Tag.CryptographicUsageMask);
+  });
+
+  it('stores custom x- attributes and returns them in both forms', async () => {
+    const s = testServer();
+    const res = await s.send('1.4', [
+      {
+        operation: Operation.Create,
+        payload: [
+          item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
+          item.struct(Tag.TemplateAttribute, [
+            attr1x('Cryptographic Algorithm', item.enum(0, CryptographicAlgorithm.AES)),
+            attr1x('Cryptographic Length', item.int(0, 256)),
+            attr1x('x-ID', item.text(0, 'case-7')),
+          ]),
+        ],
+      },
+    ]);
+    const uid = textOf(find(payloadOf(res.batchItems[0]), Tag.UniqueIdentifier))!;
+    const v14 = await op(s, '1.4', Operation.GetAttributes, [
+      ...uidPayload(uid),
+      item.text(Tag.AttributeName, 'x-ID'),
+    ]);
+    const only = payloadOf(v14).filter((i) => i.tag === Tag.Attribute);
+    expect(only).toHaveLength(1);
+    expect(textOf(childOf(only[0], Tag.AttributeValue))).toBe('case-7');
+    const v21 = await op(s, '2.1', Operation.GetAttributes, uidPayload(uid));
+    const vendor = (find(payloadOf(v21), Tag.Attributes) as { value: TtlvItem[] }).value.find(
+      (a) => a.tag === Tag.Attribute,
+    );
+    expect(textOf(childOf(vendor, Tag.VendorIdentification))).toBe('x');
+    expect(textOf(childOf(vendor, Tag.AttributeName))).toBe('ID');
+  });
+});
+
+describe('Locate', () => {
+  it('filters by name, type and group, with offset and maximum in a stable order', async () => {
+    const s = testServer();
+    const name = (n: string) =>
+      item.struct(Tag.Name, [item.text(Tag.NameValue, n), item.enum(Tag.NameType, 1)]);
+    const uids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      uids.push(
+        await create(s, '2.1', 'alice', [
+          name(`key-${i}`),
+          item.text(Tag.ObjectGroup, i % 2 ? 'odd' : 'even'),
+        ]),
+      );
+    }
+    const byName = await op(s, '2.1', Operation.Locate, [
+      item.struct(Tag.Attributes, [name('key-3')]),
+    ]);
+    expect(
+      payloadOf(byName)
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf),
+    ).toEqual([uids[3]]);
+    const even = await op(s, '2.1', Operation.Locate, [
+      item.struct(Tag.Attributes, [item.text(Tag.ObjectGroup, 'even')]),
+    ]);
+    expect(
+      payloadOf(even)
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf),
+    ).toEqual([uids[0], uids[2], uids[4]]);
+    const page = await op(s, '2.1', Operation.Locate, [
+      item.int(Tag.MaximumItems, 2),
+      item.int(Tag.OffsetItems, 1),
+      item.struct(Tag.Attributes, [item.enum(Tag.ObjectType, ObjectType.SymmetricKey)]),
+    ]);
+    expect(
+      payloadOf(page)
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf),
+    ).toEqual([uids[1], uids[2]]);
+    expect(find(payloadOf(page), Tag.LocatedItems)?.value).toBe(5);
+    const admin = testServer({ store: s.store, admins: ['root'] });
+    const all = await op(admin, '2.1', Operation.Locate, [], 'root');
+    expect(payloadOf(all).filter((i) => i.tag === Tag.UniqueIdentifier)).toHaveLength(5);
+  });
+});
