@@ -1,0 +1,195 @@
+import {
+  createCipheriv,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  generateKeyPair,
+  generateSymmetricKey,
+  type KeyPairSpec,
+  resolveCurve,
+  symmetricKeyBytes,
+} from '../../src/crypto/keygen.js';
+import { KmipError } from '../../src/errors.js';
+import { ResultReason } from '../../src/ttlv/spec/generated.js';
+
+function reasonOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(KmipError);
+    return (err as KmipError).reason;
+  }
+  return undefined;
+}
+
+async function rejectionReason(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(KmipError);
+    return (err as KmipError).reason;
+  }
+  return undefined;
+}
+
+const oddParity = (byte: number) => byte.toString(2).replace(/0/g, '').length % 2 === 1;
+
+describe('symmetric key lengths', () => {
+  it.each([
+    ['AES', 128, 16],
+    ['AES', 192, 24],
+    ['AES', 256, 32],
+    ['DES', 56, 8],
+    ['DES', 64, 8],
+    ['DES3', 112, 16],
+    ['DES3', 128, 16],
+    ['DES3', 168, 24],
+    ['DES3', 192, 24],
+    ['TripleDES', 168, 24],
+    ['HMAC_SHA1', 160, 20],
+    ['HMAC-SHA256', 256, 32],
+    ['HMAC_SHA512', 8, 1],
+  ])('%s %i bits is %i bytes', (algorithm, bits, bytes) => {
+    expect(symmetricKeyBytes(algorithm, bits)).toBe(bytes);
+    expect(generateSymmetricKey(algorithm, bits)).toHaveLength(bytes);
+  });
+
+  it.each([
+    ['AES', 64],
+    ['AES', 255],
+    ['AES', 512],
+    ['DES', 128],
+    ['DES3', 64],
+    ['DES3', 256],
+    ['HMAC_SHA256', 0],
+    ['HMAC_SHA256', 12],
+    ['HMAC_SHA256', -8],
+    ['HMAC_SHA256', 8192],
+    ['AES', 128.5],
+  ])('%s %d bits is Invalid Field', (algorithm, bits) => {
+    expect(reasonOf(() => generateSymmetricKey(algorithm, bits))).toBe(ResultReason.InvalidField);
+  });
+
+  it.each(['Blowfish', 'RSA', 'ChaCha20', 'aes'])('%s is Feature Not Supported', (algorithm) => {
+    expect(reasonOf(() => generateSymmetricKey(algorithm, 128))).toBe(
+      ResultReason.FeatureNotSupported,
+    );
+  });
+
+  it('HMAC accepts every multiple of 8 up to 4096 bits and nothing else', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4200 }), (bits) => {
+        if (bits % 8 === 0 && bits <= 4096) {
+          expect(generateSymmetricKey('HMAC_SHA384', bits)).toHaveLength(bits / 8);
+        } else {
+          expect(reasonOf(() => generateSymmetricKey('HMAC_SHA384', bits))).toBe(
+            ResultReason.InvalidField,
+          );
+        }
+      }),
+    );
+  });
+
+  it('gives DES and 3DES keys odd parity (FIPS 46-3) and they key the ciphers', () => {
+    for (let i = 0; i < 20; i++) {
+      const des3 = generateSymmetricKey('DES3', 168);
+      expect([...des3].every(oddParity)).toBe(true);
+      expect(() => createCipheriv('des-ede3-cbc', des3, randomBytes(8))).not.toThrow();
+      const des2 = generateSymmetricKey('DES3', 112);
+      expect(() => createCipheriv('des-ede-cbc', des2, randomBytes(8))).not.toThrow();
+    }
+    expect([...generateSymmetricKey('DES', 64)].every(oddParity)).toBe(true);
+  });
+
+  it('AES keys key AES and differ between calls', () => {
+    const a = generateSymmetricKey('AES', 256);
+    const b = generateSymmetricKey('AES', 256);
+    expect(a.equals(b)).toBe(false);
+    expect(() => createCipheriv('aes-256-gcm', a, randomBytes(12))).not.toThrow();
+  });
+});
+
+function signsAndVerifies(privateDer: Buffer, publicDer: Buffer, digest: string | null): void {
+  const privateKey = createPrivateKey({ key: privateDer, format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey({ key: publicDer, format: 'der', type: 'spki' });
+  const data = Buffer.from('kmipd key pair check');
+  const signature = sign(digest, data, privateKey);
+  expect(verify(digest, data, publicKey, signature)).toBe(true);
+  expect(verify(digest, Buffer.from('other data'), publicKey, signature)).toBe(false);
+}
+
+describe('key pairs', () => {
+  it.each([1024, 1032, 2048])('RSA %i gives PKCS#8 and SPKI of that modulus', async (bits) => {
+    const pair = await generateKeyPair({ algorithm: 'RSA', lengthBits: bits });
+    expect(pair.algorithm).toBe('RSA');
+    expect(pair.lengthBits).toBe(bits);
+    const key = createPublicKey({ key: pair.publicKeyDer, format: 'der', type: 'spki' });
+    expect(key.asymmetricKeyDetails).toMatchObject({ modulusLength: bits, publicExponent: 65537n });
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, 'sha256');
+  });
+
+  it('RSA honours a public exponent', async () => {
+    const pair = await generateKeyPair({ algorithm: 'RSA', lengthBits: 1024, publicExponent: 3n });
+    const key = createPublicKey({ key: pair.publicKeyDer, format: 'der', type: 'spki' });
+    expect(key.asymmetricKeyDetails?.publicExponent).toBe(3n);
+  });
+
+  it.each([
+    ['P_256', 256, 'prime256v1'],
+    ['P-384', 384, 'secp384r1'],
+    ['P_521', 521, 'secp521r1'],
+  ])('EC on %s', async (curve, bits, nodeName) => {
+    const pair = await generateKeyPair({ algorithm: 'EC', curve });
+    expect(pair).toMatchObject({ algorithm: 'EC', lengthBits: bits });
+    expect(pair.curve).toBe(curve.replace('-', '_'));
+    const key = createPublicKey({ key: pair.publicKeyDer, format: 'der', type: 'spki' });
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe(nodeName);
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, 'sha256');
+  });
+
+  it('ECDSA with only a length picks the curve of that size', async () => {
+    const pair = await generateKeyPair({ algorithm: 'ECDSA', lengthBits: 384 });
+    expect(pair).toMatchObject({ algorithm: 'ECDSA', curve: 'P_384', lengthBits: 384 });
+  });
+
+  it.each([1024, 2048])('DSA %i', async (bits) => {
+    const pair = await generateKeyPair({ algorithm: 'DSA', lengthBits: bits });
+    expect(pair.lengthBits).toBe(bits);
+    const key = createPublicKey({ key: pair.publicKeyDer, format: 'der', type: 'spki' });
+    expect(key.asymmetricKeyDetails?.modulusLength).toBe(bits);
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, 'sha256');
+  });
+
+  it('Ed25519', async () => {
+    const pair = await generateKeyPair({ algorithm: 'Ed25519' });
+    expect(pair).toMatchObject({ algorithm: 'Ed25519', lengthBits: 256 });
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, null);
+  });
+
+  it.each<[KeyPairSpec, number]>([
+    [{ algorithm: 'RSA', lengthBits: 1000 }, ResultReason.InvalidField],
+    [{ algorithm: 'RSA', lengthBits: 1025 }, ResultReason.InvalidField],
+    [{ algorithm: 'RSA', lengthBits: 8192 }, ResultReason.InvalidField],
+    [{ algorithm: 'RSA', lengthBits: 2048, publicExponent: 65536n }, ResultReason.InvalidField],
+    [{ algorithm: 'DSA', lengthBits: 4096 }, ResultReason.InvalidField],
+    [{ algorithm: 'EC', lengthBits: 255 }, ResultReason.InvalidField],
+    [{ algorithm: 'EC', curve: 'P-256', lengthBits: 384 }, ResultReason.InvalidField],
+    [{ algorithm: 'EC', curve: 'SECP256K1' }, ResultReason.FeatureNotSupported],
+    [{ algorithm: 'EC', curve: 'B-163' }, ResultReason.FeatureNotSupported],
+    [{ algorithm: 'X448' } as unknown as KeyPairSpec, ResultReason.FeatureNotSupported],
+  ])('%o is refused with reason %i', async (spec, reason) => {
+    expect(await rejectionReason(generateKeyPair(spec))).toBe(reason);
+  });
+
+  it('resolveCurve maps names and lengths', () => {
+    expect(resolveCurve('prime256v1', undefined)).toBe('P_256');
+    expect(resolveCurve(undefined, 521)).toBe('P_521');
+    expect(reasonOf(() => resolveCurve(undefined, undefined))).toBe(ResultReason.InvalidField);
+  });
+});
