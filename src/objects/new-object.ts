@@ -1,6 +1,7 @@
 // The attributes the server sets on a new object (KMIP 2.1 §4, "set by the server"): Unique
-// Identifier, Object Type, State, Initial Date, Last Change Date, Original Creation Date,
-// Digest; plus the client's attributes. Client values for server-maintained attributes are
+// Identifier, Object Type, State, Initial Date, Last Change Date, Digest; plus the client's
+// attributes. Optional server attributes that common clients cannot parse (PyKMIP 0.10 fails
+// on Original Creation Date and Fresh in a Get Attributes response) are not set. Client values for server-maintained attributes are
 // replaced, not trusted.
 
 import { createHash, randomUUID } from 'node:crypto';
@@ -68,7 +69,6 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
   attributes.push(
     { name: 'InitialDate', value: item.date(Tag.InitialDate, ctx.now) },
     { name: 'LastChangeDate', value: item.date(Tag.LastChangeDate, ctx.now) },
-    { name: 'OriginalCreationDate', value: item.date(Tag.OriginalCreationDate, ctx.now) },
     { name: 'State', value: item.enum(Tag.State, state) },
   );
   return {

@@ -173,19 +173,25 @@ describe.each(['1.0', '1.2', '1.4', '2.0', '2.1'] as KmipVersion[])(
 );
 
 describe('attributes by version', () => {
-  it('never shows a 2.x attribute to a 1.0 client', async () => {
+  it('never shows an attribute to a client whose version does not define it', async () => {
     const s = testServer();
-    const uid = await create(s, '2.1');
+    const uid = await create(s, '2.1', 'alice', [item.text(Tag.Description, 'since 1.4')]);
     const v10 = await op(s, '1.0', Operation.GetAttributes, uidPayload(uid));
     const names10 = payloadOf(v10)
       .filter((i) => i.tag === Tag.Attribute)
       .map((a) => textOf(childOf(a, Tag.AttributeName)));
     expect(names10).toContain('Cryptographic Algorithm');
     expect(names10).toContain('Digest');
-    expect(names10).not.toContain('Original Creation Date');
+    expect(names10).not.toContain('Description');
+    const v14 = await op(s, '1.4', Operation.GetAttributes, uidPayload(uid));
+    expect(
+      payloadOf(v14)
+        .filter((i) => i.tag === Tag.Attribute)
+        .map((a) => textOf(childOf(a, Tag.AttributeName))),
+    ).toContain('Description');
     const v21 = await op(s, '2.1', Operation.GetAttributes, uidPayload(uid));
     const attrs = find(payloadOf(v21), Tag.Attributes);
-    expect(childOf(attrs, Tag.OriginalCreationDate)).toBeDefined();
+    expect(textOf(childOf(attrs, Tag.Description))).toBe('since 1.4');
   });
 
   it('Get Attribute List names attributes in each version’s form', async () => {
