@@ -1,0 +1,103 @@
+// In-memory ObjectStore for tests and ephemeral servers. Objects are deep-copied in and out
+// so callers cannot reach stored state. Locate scans every object, which suits its use.
+
+import { KmipError } from '../errors.js';
+import { ResultReason } from '../ttlv/spec/generated.js';
+import {
+  copyObject,
+  type IndexEntry,
+  type IndexValue,
+  type LocateFilter,
+  type LocateQuery,
+  type ObjectStore,
+  objectAlreadyExists,
+  type StoredObject,
+  validateObject,
+  validateQuery,
+} from './object-store.js';
+
+function eqValue(a: IndexValue, b: IndexValue): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return BigInt(a) === BigInt(b);
+}
+
+function entryMatches(e: IndexEntry, f: LocateFilter): boolean {
+  if (e.name !== f.name) return false;
+  if (f.op === 'eq') return eqValue(e.value, f.value);
+  if (typeof e.value === 'string') return false;
+  const v = BigInt(e.value);
+  if (f.min !== undefined && v < BigInt(f.min)) return false;
+  if (f.max !== undefined && v > BigInt(f.max)) return false;
+  return true;
+}
+
+export class MemoryStore implements ObjectStore {
+  readonly kind = 'memory';
+  /** Map iteration order is insertion order, which Locate returns. */
+  private readonly objects = new Map<string, StoredObject>();
+  private closed = false;
+
+  private open(): Map<string, StoredObject> {
+    if (this.closed) throw new KmipError(ResultReason.GeneralFailure, 'object store is closed');
+    return this.objects;
+  }
+
+  async insert(obj: StoredObject): Promise<void> {
+    const objects = this.open();
+    validateObject(obj);
+    if (objects.has(obj.uid)) throw objectAlreadyExists(obj.uid);
+    objects.set(obj.uid, { ...copyObject(obj), revision: 1 });
+  }
+
+  async get(uid: string): Promise<StoredObject | undefined> {
+    const found = this.open().get(uid);
+    return found && copyObject(found);
+  }
+
+  async update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
+    const objects = this.open();
+    validateObject(obj);
+    const cur = objects.get(obj.uid);
+    if (!cur || cur.revision !== expectedRevision) return false;
+    const next = copyObject(obj);
+    cur.state = next.state;
+    cur.attributes = next.attributes;
+    cur.index = next.index;
+    cur.material = next.material;
+    cur.revision = expectedRevision + 1;
+    return true;
+  }
+
+  async remove(uid: string): Promise<boolean> {
+    return this.open().delete(uid);
+  }
+
+  async locate(q: LocateQuery): Promise<string[]> {
+    const objects = this.open();
+    validateQuery(q);
+    const offset = q.offset ?? 0;
+    const end = q.limit === undefined ? Number.POSITIVE_INFINITY : offset + q.limit;
+    const out: string[] = [];
+    let matched = 0;
+    for (const obj of objects.values()) {
+      if (matched >= end) break;
+      if (q.owner !== undefined && obj.owner !== q.owner) continue;
+      if (!q.filters.every((f) => obj.index.some((e) => entryMatches(e, f)))) continue;
+      if (matched >= offset) out.push(obj.uid);
+      matched++;
+    }
+    return out;
+  }
+
+  async count(): Promise<number> {
+    return this.open().size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+export function openMemoryStore(): MemoryStore {
+  return new MemoryStore();
+}

@@ -1,0 +1,399 @@
+// One behavioural suite for every ObjectStore implementation.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KmipError } from '../../src/errors.js';
+import { openMemoryStore } from '../../src/store/memory-store.js';
+import type {
+  IndexEntry,
+  LocateQuery,
+  ObjectStore,
+  StoredObject,
+} from '../../src/store/object-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+
+const OBJECT_ALREADY_EXISTS = 0x18;
+
+interface Factory {
+  open(): Promise<ObjectStore>;
+  cleanup(): void;
+}
+
+function sqliteFactory(): Factory {
+  let dir = '';
+  return {
+    async open() {
+      dir = mkdtempSync(join(tmpdir(), 'kmipd-store-'));
+      return openSqliteStore({ path: dir });
+    },
+    cleanup() {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function memoryFactory(): Factory {
+  return { open: async () => openMemoryStore(), cleanup() {} };
+}
+
+function obj(uid: string, over: Partial<StoredObject> = {}): StoredObject {
+  return {
+    uid,
+    owner: 'alice',
+    objectType: 2,
+    state: 1,
+    attributes: Buffer.from(`attrs-of-${uid}`),
+    index: [],
+    material: { kekId: 'k1', algorithm: 'AES-256-GCM', blob: Buffer.from([1, 2, 3, uid.length]) },
+    revision: 1,
+    createdAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+describe.each([
+  { kind: 'sqlite', make: sqliteFactory },
+  { kind: 'memory', make: memoryFactory },
+])('ObjectStore behaviour: $kind', ({ make }) => {
+  let factory: Factory;
+  let store: ObjectStore;
+
+  beforeEach(async () => {
+    factory = make();
+    store = await factory.open();
+  });
+  afterEach(async () => {
+    await store.close();
+    factory.cleanup();
+  });
+
+  async function insertAll(...objs: StoredObject[]): Promise<void> {
+    for (const o of objs) await store.insert(o);
+  }
+
+  describe('insert and get', () => {
+    it('returns what was inserted, with revision 1', async () => {
+      const o = obj('a', {
+        index: [
+          { name: 'Name', value: 'k' },
+          { name: 'CryptographicLength', value: 256 },
+          { name: 'InitialDate', value: 1_700_000_000n },
+        ],
+        revision: 7,
+      });
+      await store.insert(o);
+      expect(await store.get('a')).toEqual({ ...o, revision: 1 });
+      expect(await store.count()).toBe(1);
+    });
+
+    it('keeps number and bigint index values distinct on the way out', async () => {
+      await store.insert(
+        obj('a', {
+          index: [
+            { name: 'n', value: 5 },
+            { name: 'b', value: 5n },
+            { name: 'max', value: 2n ** 63n - 1n },
+            { name: 'min', value: -(2n ** 63n) },
+            { name: 'neg', value: -42 },
+            { name: 's', value: '5' },
+          ],
+        }),
+      );
+      const got = await store.get('a');
+      expect(got?.index).toEqual([
+        { name: 'n', value: 5 },
+        { name: 'b', value: 5n },
+        { name: 'max', value: 2n ** 63n - 1n },
+        { name: 'min', value: -(2n ** 63n) },
+        { name: 'neg', value: -42 },
+        { name: 's', value: '5' },
+      ]);
+      expect(typeof got?.index[0]?.value).toBe('number');
+      expect(typeof got?.index[1]?.value).toBe('bigint');
+    });
+
+    it('stores null material', async () => {
+      await store.insert(obj('a', { material: null }));
+      expect((await store.get('a'))?.material).toBeNull();
+    });
+
+    it('rejects a duplicate uid with Object Already Exists and keeps the first', async () => {
+      await store.insert(obj('a', { owner: 'alice' }));
+      const err = await store.insert(obj('a', { owner: 'bob' })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KmipError);
+      expect((err as KmipError).reason).toBe(OBJECT_ALREADY_EXISTS);
+      expect((await store.get('a'))?.owner).toBe('alice');
+      expect(await store.count()).toBe(1);
+    });
+
+    it('answers undefined for an unknown uid', async () => {
+      expect(await store.get('nope')).toBeUndefined();
+    });
+
+    it('rejects index values outside the signed 64-bit range and unsafe numbers', async () => {
+      await expect(
+        store.insert(obj('a', { index: [{ name: 'x', value: 2n ** 63n }] })),
+      ).rejects.toBeInstanceOf(KmipError);
+      await expect(
+        store.insert(obj('b', { index: [{ name: 'x', value: 1.5 }] })),
+      ).rejects.toBeInstanceOf(KmipError);
+      expect(await store.count()).toBe(0);
+    });
+
+    it('cannot be mutated through the inserted or returned object', async () => {
+      const o = obj('a', { index: [{ name: 'Name', value: 'k' }] });
+      await store.insert(o);
+      o.attributes[0] = 0;
+      o.index[0]!.value = 'changed';
+      o.material!.blob[0] = 99;
+      const got = (await store.get('a'))!;
+      got.attributes[1] = 0;
+      got.index.push({ name: 'Name', value: 'x' });
+      got.material!.blob[1] = 99;
+      const again = (await store.get('a'))!;
+      expect(again.attributes.toString()).toBe('attrs-of-a');
+      expect(again.index).toEqual([{ name: 'Name', value: 'k' }]);
+      expect([...again.material!.blob]).toEqual([1, 2, 3, 1]);
+    });
+  });
+
+  describe('update', () => {
+    it('replaces state, attributes, index and material and bumps the revision', async () => {
+      await store.insert(obj('a', { index: [{ name: 'Name', value: 'old' }] }));
+      const next = obj('a', {
+        state: 2,
+        attributes: Buffer.from('new'),
+        index: [{ name: 'Name', value: 'new' }],
+        material: null,
+      });
+      expect(await store.update(next, 1)).toBe(true);
+      const got = await store.get('a');
+      expect(got).toEqual({ ...next, revision: 2 });
+      expect(await store.locate({ filters: [{ name: 'Name', op: 'eq', value: 'old' }] })).toEqual(
+        [],
+      );
+      expect(await store.locate({ filters: [{ name: 'Name', op: 'eq', value: 'new' }] })).toEqual([
+        'a',
+      ]);
+    });
+
+    it('never changes owner, object type or creation time', async () => {
+      await store.insert(obj('a'));
+      await store.update(obj('a', { owner: 'mallory', objectType: 7, createdAt: 5 }), 1);
+      const got = await store.get('a');
+      expect([got?.owner, got?.objectType, got?.createdAt]).toEqual([
+        'alice',
+        2,
+        1_700_000_000_000,
+      ]);
+    });
+
+    it('is a compare-and-swap on the revision', async () => {
+      await store.insert(obj('a'));
+      expect(await store.update(obj('a', { state: 2 }), 1)).toBe(true);
+      // A second writer that read revision 1 loses.
+      expect(await store.update(obj('a', { state: 3 }), 1)).toBe(false);
+      expect((await store.get('a'))?.state).toBe(2);
+      expect(await store.update(obj('a', { state: 3 }), 2)).toBe(true);
+      expect(await store.get('a')).toMatchObject({ state: 3, revision: 3 });
+    });
+
+    it('answers false for an unknown uid', async () => {
+      expect(await store.update(obj('ghost'), 1)).toBe(false);
+      expect(await store.count()).toBe(0);
+    });
+  });
+
+  describe('remove', () => {
+    it('deletes the object and its index entries', async () => {
+      await insertAll(
+        obj('a', { index: [{ name: 'Name', value: 'k' }] }),
+        obj('b', { index: [{ name: 'Name', value: 'k' }] }),
+      );
+      expect(await store.remove('a')).toBe(true);
+      expect(await store.remove('a')).toBe(false);
+      expect(await store.get('a')).toBeUndefined();
+      expect(await store.count()).toBe(1);
+      expect(await store.locate({ filters: [{ name: 'Name', op: 'eq', value: 'k' }] })).toEqual([
+        'b',
+      ]);
+    });
+
+    it('frees the uid for a new object, which sorts after existing ones', async () => {
+      await insertAll(obj('a'), obj('b'));
+      await store.remove('a');
+      await store.insert(obj('a', { owner: 'bob' }));
+      expect((await store.get('a'))?.owner).toBe('bob');
+      expect(await store.locate({ filters: [] })).toEqual(['b', 'a']);
+    });
+  });
+
+  describe('locate', () => {
+    const e = (name: string, value: IndexEntry['value']): IndexEntry => ({ name, value });
+    beforeEach(async () => {
+      // Inserted in an order unrelated to names, dates or uids.
+      await insertAll(
+        obj('u3', {
+          owner: 'alice',
+          index: [e('Name', 'db'), e('ObjectType', 2), e('Alg', 3), e('Date', 300n)],
+        }),
+        obj('u1', {
+          owner: 'bob',
+          index: [e('Name', 'web'), e('ObjectType', 2), e('Alg', 4), e('Date', 100n)],
+        }),
+        obj('u9', {
+          owner: 'alice',
+          index: [e('Name', 'web'), e('Name', 'www'), e('ObjectType', 4), e('Date', 200n)],
+        }),
+        obj('u2', {
+          owner: 'alice',
+          index: [e('Name', 'api'), e('ObjectType', 2), e('Alg', 3), e('x-Custom', 'blue')],
+        }),
+        obj('u5', {
+          owner: 'bob',
+          index: [e('Name', 'db'), e('ObjectType', 2), e('Alg', 3), e('Date', 250)],
+        }),
+      );
+    });
+
+    const q = (filters: LocateQuery['filters'], extra: Partial<LocateQuery> = {}) =>
+      store.locate({ filters, ...extra });
+
+    it('with no filters returns every object in insertion order', async () => {
+      expect(await q([])).toEqual(['u3', 'u1', 'u9', 'u2', 'u5']);
+    });
+
+    it('eq on text', async () => {
+      expect(await q([{ name: 'Name', op: 'eq', value: 'db' }])).toEqual(['u3', 'u5']);
+      expect(await q([{ name: 'x-Custom', op: 'eq', value: 'blue' }])).toEqual(['u2']);
+      expect(await q([{ name: 'Name', op: 'eq', value: 'DB' }])).toEqual([]);
+    });
+
+    it('eq on a name with several entries matches any of them', async () => {
+      expect(await q([{ name: 'Name', op: 'eq', value: 'www' }])).toEqual(['u9']);
+      expect(await q([{ name: 'Name', op: 'eq', value: 'web' }])).toEqual(['u1', 'u9']);
+    });
+
+    it('eq on numbers compares numerically across number and bigint', async () => {
+      expect(await q([{ name: 'ObjectType', op: 'eq', value: 4 }])).toEqual(['u9']);
+      expect(await q([{ name: 'ObjectType', op: 'eq', value: 4n }])).toEqual(['u9']);
+      expect(await q([{ name: 'Date', op: 'eq', value: 250n }])).toEqual(['u5']);
+      expect(await q([{ name: 'Date', op: 'eq', value: 300 }])).toEqual(['u3']);
+    });
+
+    it('a string never equals a number', async () => {
+      expect(await q([{ name: 'ObjectType', op: 'eq', value: '2' }])).toEqual([]);
+    });
+
+    it('range is inclusive, open-ended on either side, and ignores text entries', async () => {
+      expect(await q([{ name: 'Date', op: 'range', min: 200, max: 300n }])).toEqual([
+        'u3',
+        'u9',
+        'u5',
+      ]);
+      expect(await q([{ name: 'Date', op: 'range', min: 201n }])).toEqual(['u3', 'u5']);
+      expect(await q([{ name: 'Date', op: 'range', max: 200 }])).toEqual(['u1', 'u9']);
+      expect(await q([{ name: 'Date', op: 'range' }])).toEqual(['u3', 'u1', 'u9', 'u5']);
+      expect(await q([{ name: 'Name', op: 'range' }])).toEqual([]);
+      expect(await q([{ name: 'Date', op: 'range', min: 301 }])).toEqual([]);
+    });
+
+    it('returns an object once when several of its entries match a range', async () => {
+      await store.insert(obj('multi', { index: [e('Date', 210), e('Date', 220), e('Date', 230)] }));
+      expect(await q([{ name: 'Date', op: 'range', min: 205, max: 235 }])).toEqual(['multi']);
+    });
+
+    it('returns an object once when it holds the same entry twice', async () => {
+      await store.insert(obj('twice', { index: [e('Name', 'dup'), e('Name', 'dup')] }));
+      await store.insert(obj('after', { index: [e('Name', 'dup')] }));
+      expect(await q([{ name: 'Name', op: 'eq', value: 'dup' }])).toEqual(['twice', 'after']);
+    });
+
+    it('ANDs several filters', async () => {
+      expect(
+        await q([
+          { name: 'ObjectType', op: 'eq', value: 2 },
+          { name: 'Alg', op: 'eq', value: 3 },
+        ]),
+      ).toEqual(['u3', 'u2', 'u5']);
+      expect(
+        await q([
+          { name: 'ObjectType', op: 'eq', value: 2 },
+          { name: 'Alg', op: 'eq', value: 3 },
+          { name: 'Date', op: 'range', min: 260 },
+        ]),
+      ).toEqual(['u3']);
+      expect(
+        await q([
+          { name: 'Name', op: 'eq', value: 'web' },
+          { name: 'Date', op: 'range', min: 150 },
+        ]),
+      ).toEqual(['u9']);
+      expect(
+        await q([
+          { name: 'Name', op: 'eq', value: 'api' },
+          { name: 'Date', op: 'range' },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('scopes to an owner', async () => {
+      expect(await q([], { owner: 'bob' })).toEqual(['u1', 'u5']);
+      expect(await q([{ name: 'Name', op: 'eq', value: 'db' }], { owner: 'alice' })).toEqual([
+        'u3',
+      ]);
+      expect(
+        await q(
+          [
+            { name: 'ObjectType', op: 'eq', value: 2 },
+            { name: 'Date', op: 'range', max: 1000 },
+          ],
+          { owner: 'bob' },
+        ),
+      ).toEqual(['u1', 'u5']);
+      expect(await q([], { owner: 'carol' })).toEqual([]);
+    });
+
+    it('pages with offset and limit over the stable order', async () => {
+      const all = await q([{ name: 'ObjectType', op: 'eq', value: 2 }]);
+      expect(all).toEqual(['u3', 'u1', 'u2', 'u5']);
+      const pages: string[] = [];
+      for (let offset = 0; offset < 6; offset += 3) {
+        pages.push(
+          ...(await q([{ name: 'ObjectType', op: 'eq', value: 2 }], { offset, limit: 3 })),
+        );
+      }
+      expect(pages).toEqual(all);
+      expect(await q([], { limit: 0 })).toEqual([]);
+      expect(await q([], { offset: 4 })).toEqual(['u5']);
+      expect(await q([], { offset: 10 })).toEqual([]);
+      expect(
+        await q([{ name: 'Date', op: 'range' }], { owner: 'alice', offset: 1, limit: 1 }),
+      ).toEqual(['u9']);
+    });
+
+    it('keeps insertion order after updates', async () => {
+      await store.update(obj('u3', { index: [e('ObjectType', 2), e('Date', 1n)] }), 1);
+      expect(await q([{ name: 'ObjectType', op: 'eq', value: 2 }])).toEqual([
+        'u3',
+        'u1',
+        'u2',
+        'u5',
+      ]);
+    });
+
+    it('rejects a negative or fractional offset or limit', async () => {
+      await expect(q([], { offset: -1 })).rejects.toBeInstanceOf(KmipError);
+      await expect(q([], { limit: 1.5 })).rejects.toBeInstanceOf(KmipError);
+    });
+  });
+
+  it('refuses work once closed', async () => {
+    await store.close();
+    await expect(store.get('a')).rejects.toBeInstanceOf(KmipError);
+    await expect(store.insert(obj('a'))).rejects.toBeInstanceOf(KmipError);
+    await store.close();
+  });
+});
