@@ -11,8 +11,11 @@ import { tagLabel } from './tag-label.js';
 
 const HEADER = 8;
 
-/** Length of the value as declared, rounded up to the 8-byte boundary. */
-const padded = (length: number) => (length + 7) & ~7;
+/**
+ * Length of the value as declared, rounded up to the 8-byte boundary. Arithmetic, not bit
+ * operations: lengths up to 2^32 - 1 do not fit JavaScript's signed 32-bit bitwise range.
+ */
+const padded = (length: number) => Math.ceil(length / 8) * 8;
 
 /** Decodes exactly one top-level item that spans all of `bytes`. */
 export function decodeTtlv(bytes: Uint8Array, limits?: Partial<DecodeLimits>): TtlvItem {
@@ -65,8 +68,11 @@ class Decoder {
         }
         return { tag, type, value: this.children(valueStart, valueStart + length, depth) };
       }
+      if (length > end - valueStart) {
+        throw invalidMessage(`value length ${length} runs past its parent`);
+      }
       const valueEnd = valueStart + padded(length);
-      if (valueEnd > end) throw invalidMessage(`value length ${length} runs past its parent`);
+      if (valueEnd > end) throw invalidMessage(`padding of length ${length} runs past its parent`);
       this.pos = valueEnd;
       for (let i = valueStart + length; i < valueEnd; i++) {
         if (buf[i] !== 0) throw invalidMessage('non-zero padding');

@@ -94,7 +94,7 @@ export class FrameSplitter {
     const type = data[off + 3];
     const length = data.readUInt32BE(off + 4);
     // A Structure's length covers its padded children; a primitive pads to 8 after its length.
-    const size = HEADER + (type === ItemType.Structure ? length : (length + 7) & ~7);
+    const size = HEADER + (type === ItemType.Structure ? length : Math.ceil(length / 8) * 8);
     if (size > this.max) {
       throw invalidMessage(`message declares ${size} bytes, above the limit of ${this.max}`);
     }
