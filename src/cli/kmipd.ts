@@ -86,6 +86,8 @@ await yargs(hideBin(process.argv))
           return true;
         }),
     async (a) => {
+      // Everything the server writes (database, WAL, key-encryption key, PKI) is private.
+      process.umask(0o077);
       const log = pino({ level: a['log-level'], base: { service: 'kmipd' } });
       const dataDir = resolve(a['data-dir']);
       let kmipd: Awaited<ReturnType<typeof startKmipd>>;
