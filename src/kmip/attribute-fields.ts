@@ -66,3 +66,53 @@ export function attribute1x(): Field<Attribute> {
     (_t, a) => toAttribute1x(a),
   );
 }
+
+/** KMIP 2.x New Attribute / Current Attribute: a structure holding exactly one attribute. */
+export function attributeHolder(tag: number): Field<Attribute> {
+  return versions(
+    custom(
+      tag,
+      (i) => {
+        const list = fromAttributes2x(i);
+        if (list.length !== 1) {
+          throw new KmipError(ResultReason.InvalidField, 'exactly one attribute expected', [
+            tagName(tag),
+          ]);
+        }
+        return list[0]!;
+      },
+      (t, a, version) => ({
+        tag: t,
+        type: ItemType.Structure,
+        value: toAttributes2x(t, [a], version).value,
+      }),
+    ),
+    { since: '2.0' },
+  );
+}
+
+/** KMIP 1.x `Attribute` with its Attribute Index (Modify Attribute). */
+export interface IndexedAttribute {
+  attribute: Attribute;
+  index: number;
+}
+
+export function indexedAttribute1x(): Field<IndexedAttribute> {
+  return versions(
+    custom(
+      Tag.Attribute,
+      (i) => {
+        const index =
+          i.type === ItemType.Structure
+            ? i.value.find((c) => c.tag === Tag.AttributeIndex)
+            : undefined;
+        return {
+          attribute: fromAttribute1x(i),
+          index: index?.type === ItemType.Integer ? index.value : 0,
+        };
+      },
+      (_t, a) => toAttribute1x(a.attribute, a.index),
+    ),
+    { until: '1.4' },
+  );
+}

@@ -3,33 +3,41 @@
 
 import { Operation } from '../ttlv/spec/generated.js';
 import { activate } from './activate.js';
+import { addAttribute } from './add-attribute.js';
 import type { OperationHandler } from './context.js';
 import { create } from './create.js';
 import { createKeyPair } from './create-key-pair.js';
+import { deleteAttribute } from './delete-attribute.js';
 import { destroy } from './destroy.js';
 import { discoverVersions } from './discover-versions.js';
 import { get } from './get.js';
 import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
 import { locate } from './locate.js';
+import { modifyAttribute } from './modify-attribute.js';
 import { query } from './query.js';
 import { register } from './register.js';
 import { revoke } from './revoke.js';
+import { setAttribute } from './set-attribute.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler links its own request and response types
 type AnyHandler = OperationHandler<any, any>;
 
 export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHandler>([
   [Operation.Activate, activate],
+  [Operation.AddAttribute, addAttribute],
   [Operation.Create, create],
   [Operation.CreateKeyPair, createKeyPair],
+  [Operation.DeleteAttribute, deleteAttribute],
   [Operation.Destroy, destroy],
   [Operation.DiscoverVersions, discoverVersions],
   [Operation.Get, get],
   [Operation.GetAttributeList, getAttributeList],
   [Operation.GetAttributes, getAttributes],
   [Operation.Locate, locate],
+  [Operation.ModifyAttribute, modifyAttribute],
   [Operation.Query, query],
   [Operation.Register, register],
   [Operation.Revoke, revoke],
+  [Operation.SetAttribute, setAttribute],
 ]);
