@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KmipError } from '../../src/errors.js';
 import { openMemoryStore } from '../../src/store/memory-store.js';
 import type {
@@ -12,7 +12,9 @@ import type {
   ObjectStore,
   StoredObject,
 } from '../../src/store/object-store.js';
+import { openPostgresStore } from '../../src/store/postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 
 const OBJECT_ALREADY_EXISTS = 0x18;
 
@@ -38,6 +40,24 @@ function memoryFactory(): Factory {
   return { open: async () => openMemoryStore(), cleanup() {} };
 }
 
+// One throwaway cluster for the file, started by the first postgres test; a fresh database
+// per test.
+let cluster: Promise<PgCluster> | undefined;
+afterAll(async () => {
+  await (await cluster)?.stop();
+});
+
+function postgresFactory(): Factory {
+  return {
+    async open() {
+      cluster ??= startPgCluster();
+      const url = await (await cluster).createDatabase();
+      return openPostgresStore({ url, poolSize: 4 });
+    },
+    cleanup() {},
+  };
+}
+
 function obj(uid: string, over: Partial<StoredObject> = {}): StoredObject {
   return {
     uid,
@@ -56,6 +76,7 @@ function obj(uid: string, over: Partial<StoredObject> = {}): StoredObject {
 describe.each([
   { kind: 'sqlite', make: sqliteFactory },
   { kind: 'memory', make: memoryFactory },
+  { kind: 'postgres', make: postgresFactory },
 ])('ObjectStore behaviour: $kind', ({ make }) => {
   let factory: Factory;
   let store: ObjectStore;
