@@ -44,9 +44,14 @@ await yargs(hideBin(process.argv))
           describe: 'Directory for objects.sqlite, kek.key and the development PKI',
         })
         .option('store', {
-          choices: ['sqlite', 'memory'] as const,
+          choices: ['sqlite', 'memory', 'postgres'] as const,
           default: 'sqlite' as const,
-          describe: 'Object store',
+          describe:
+            'Object store: embedded SQLite, memory only, or PostgreSQL shared by several nodes',
+        })
+        .option('postgres-url', {
+          type: 'string',
+          describe: 'PostgreSQL connection URL for --store postgres (or env KMIPD_POSTGRES_URL)',
         })
         .option('cert', {
           type: 'string',
@@ -81,6 +86,9 @@ await yargs(hideBin(process.argv))
         .check((a) => {
           const given = [a.cert, a.key, a.ca].filter((x) => x !== undefined).length;
           if (given !== 0 && given !== 3) throw new Error('--cert, --key and --ca go together');
+          if (a.store === 'postgres' && !a['postgres-url'] && !process.env.KMIPD_POSTGRES_URL) {
+            throw new Error('--store postgres needs --postgres-url');
+          }
           if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)
             throw new Error('--port must be 0-65535');
           return true;
@@ -97,6 +105,7 @@ await yargs(hideBin(process.argv))
           port: a.port,
           dataDir,
           store: a.store,
+          postgresUrl: a['postgres-url'] ?? process.env.KMIPD_POSTGRES_URL,
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
           admins: a.admin,
           limits: {

@@ -11,6 +11,7 @@ import { loadOrCreateKekFile, SoftwareKeyWrapper } from '../crypto/software-key-
 import { initPki } from '../pki/dev-pki.js';
 import { openMemoryStore } from '../store/memory-store.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { openPostgresStore } from '../store/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ConnectionLimits } from './connection.js';
 import { MessageLayer } from './message-layer.js';
@@ -20,7 +21,9 @@ export interface KmipdConfig {
   host: string;
   port: number;
   dataDir: string;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'postgres';
+  /** Connection URL when `store` is 'postgres'. */
+  postgresUrl?: string;
   /** PEM files; when all are absent the development PKI in DATA/pki is used (made if missing). */
   tls?: { cert: string; key: string; ca: string };
   admins?: string[];
@@ -49,8 +52,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
   const kek = await loadOrCreateKekFile(kekPath);
   if (kek.created) log.info({ path: kekPath }, 'created a new key-encryption key (mode 0600)');
   const wrapper: KeyWrapper = new SoftwareKeyWrapper(kek.key);
-  const store: ObjectStore =
-    config.store === 'memory' ? openMemoryStore() : await openSqliteStore({ path: config.dataDir });
+  const store = await openStore(config);
   const layer = new MessageLayer({ store, wrapper, log, admins: config.admins });
   let server: RunningServer;
   try {
@@ -77,6 +79,19 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       await store.close();
     },
   };
+}
+
+async function openStore(config: KmipdConfig): Promise<ObjectStore> {
+  switch (config.store) {
+    case 'memory':
+      return openMemoryStore();
+    case 'postgres':
+      if (config.postgresUrl === undefined)
+        throw new Error('--store postgres needs --postgres-url');
+      return openPostgresStore({ url: config.postgresUrl });
+    default:
+      return openSqliteStore({ path: config.dataDir });
+  }
 }
 
 async function devPki(dataDir: string, log: Logger) {
