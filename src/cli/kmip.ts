@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KmipError } from '../errors.js';
+import { conformanceCommand } from './commands/conformance.js';
 import { ttlvCommand } from './commands/ttlv.js';
 
 class UsageError extends Error {}
@@ -25,6 +26,7 @@ try {
     .scriptName('kmip')
     .usage('$0 <command> [options]\n\nKMIP client and TTLV tools.')
     .command(ttlvCommand)
+    .command(conformanceCommand)
     .demandCommand(1, 'name a command')
     .strict()
     .help()
