@@ -12,7 +12,9 @@ const needs = [
 ];
 
 function pythonHas(module) {
-  return spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0
+  );
 }
 
 function findPgBin(name) {
