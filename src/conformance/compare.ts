@@ -144,8 +144,8 @@ function modeOf(parent: number, ctx: BatchContext | undefined, depthInPayload: n
 interface Walk {
   /** Path of the parent structure. */
   path: string[];
-  /** Position among same-tag siblings, when the tag repeats. */
-  index?: number | undefined;
+  /** Position among same-tag siblings when the tag repeats, or a 1.x attribute's name. */
+  index?: number | string | undefined;
   batch: BatchContext | undefined;
   /** Tag a 1.x AttributeValue stands for, from its sibling AttributeName. */
   attributeTag: number | undefined;
@@ -321,7 +321,9 @@ export class Comparator {
       .map((c, i) => ({ c, i, free: this.hasUnbound(c) }))
       .sort((x, y) => Number(x.free) - Number(y.free) || x.i - y.i);
     for (const { c: ec, i } of order) {
-      const cw = child(ec, i, ev);
+      const key = keyOf(ec);
+      const named = ec.tag === Tag.Attribute ? `'${key.slice(key.indexOf('/') + 1)}'` : undefined;
+      const cw = { ...child(ec, i, ev), ...(named === undefined ? {} : { index: named }) };
       let found = -1;
       for (let j = 0; j < av.length && found < 0; j++) {
         if (!used[j] && av[j]!.tag === ec.tag && this.tryMatch(ec, av[j]!, cw)) found = j;
@@ -330,14 +332,13 @@ export class Comparator {
         used[found] = true;
         continue;
       }
-      const key = keyOf(ec);
       const peers = av.filter((x, j) => !used[j] && keyOf(x) === key);
       if (peers.length === 1) {
         // One candidate with the same tag (and 1.x attribute name): show where it differs.
         const inner = this.item(ec, peers[0]!, cw);
         if (inner.length > 0) return inner;
       }
-      const what = ec.tag === Tag.Attribute ? `Attribute '${key.split('/')[1]}'` : tagName(ec.tag);
+      const what = named === undefined ? tagName(ec.tag) : `Attribute ${named}`;
       return [
         mismatch(
           w.path,

@@ -1,0 +1,145 @@
+// `kmip conformance run` against a live kmipd (child process, port 0, memory store): the
+// mandatory server-profile cases of KMIP Profiles 1.4 and 2.1 over binary TTLV. Every case in
+// fixtures/conformance-skips/expected-pass.txt must pass, so a regression shows by name, and
+// the totals must not fall below what was measured when the list was written.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonReport } from '../../src/conformance/report.js';
+import { type KmipdProcess, startKmipdProcess } from '../helpers/kmipd-process.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const KMIP_BIN = join(ROOT, 'bin', 'kmip.js');
+const SETS = [
+  join(ROOT, 'fixtures', 'conformance', 'kmip-profiles-v1.4-os', 'mandatory'),
+  join(ROOT, 'fixtures', 'conformance', 'kmip-profiles-v2.1-os', 'mandatory'),
+];
+/** Measured when expected-pass.txt was written: 38 passed, 110 failed, 6 skipped (MSGENC). */
+const MEASURED = { cases: 154, passed: 38, skipped: 6 };
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runKmipCli(args: string[]): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [KMIP_BIN, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+export async function expectedPasses(): Promise<string[]> {
+  const text = await readFile(
+    join(ROOT, 'fixtures', 'conformance-skips', 'expected-pass.txt'),
+    'utf8',
+  );
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+describe('kmip conformance run against kmipd (mandatory 1.4 and 2.1 server profiles)', () => {
+  let server: KmipdProcess;
+  let work: string;
+  let run: CliRun;
+  let report: JsonReport;
+
+  beforeAll(async () => {
+    server = await startKmipdProcess({ store: 'memory' });
+    work = await mkdtemp(join(tmpdir(), 'kmip-conformance-'));
+    const admin = server.client('admin');
+    run = await runKmipCli([
+      'conformance',
+      'run',
+      ...SETS,
+      '--server',
+      `127.0.0.1:${server.port}`,
+      '--cert',
+      admin.cert,
+      '--key',
+      admin.key,
+      '--ca',
+      server.ca,
+      '--report',
+      join(work, 'report.json'),
+      '--junit',
+      join(work, 'junit.xml'),
+    ]);
+    report = JSON.parse(await readFile(join(work, 'report.json'), 'utf8')) as JsonReport;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  it('runs every file and ends stdout with the totals line', () => {
+    const { passed, failed, skipped } = report.totals;
+    expect(report.cases).toHaveLength(MEASURED.cases);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `${passed} passed, ${failed} failed, ${skipped} skipped`,
+    );
+    expect(passed + failed + skipped).toBe(MEASURED.cases);
+  });
+
+  it('passes every case of expected-pass.txt', async () => {
+    const want = await expectedPasses();
+    const byId = new Map(report.cases.map((c) => [c.id, c]));
+    const regressions = want
+      .map((id) => byId.get(id))
+      .filter((c) => c?.status !== 'passed')
+      .map((c) => `${c?.id}: ${c?.reason}`);
+    expect(regressions).toEqual([]);
+    expect(want.length).toBe(MEASURED.passed);
+  });
+
+  it('passes at least as many cases as measured, and skips only the other transports', () => {
+    expect(report.totals.passed).toBeGreaterThanOrEqual(MEASURED.passed);
+    expect(report.totals.skipped).toBe(MEASURED.skipped);
+    for (const c of report.cases.filter((c) => c.status === 'skipped')) {
+      expect(c.id).toMatch(/^MSGENC-(HTTPS|JSON|XML)-M-1-(14|21)$/);
+    }
+  });
+
+  it('exits non-zero while cases fail, and reports each failure with its path', () => {
+    expect(report.totals.failed).toBeGreaterThan(0);
+    expect(run.code).toBe(1);
+    for (const c of report.cases.filter((c) => c.status === 'failed')) {
+      expect(c.reason).toMatch(/^step \d+ \(/);
+      expect(c.harness ?? false).toBe(false);
+    }
+  });
+
+  it('skips Interop Begin/End and Log pairs by default and counts them', () => {
+    // BL-M-1-21: Interop Begin, Register, Locate, Get, Log, Destroy, Interop End.
+    const bl = report.cases.find((c) => c.id === 'BL-M-1-21')!;
+    expect(bl.pairs).toBe(7);
+    expect(bl.pairsSkipped).toBe(3);
+    expect(bl.pairsRun + bl.pairsSkipped).toBe(bl.pairs);
+  });
+
+  it('writes a JUnit file with one test case per file', async () => {
+    const xml = await readFile(join(work, 'junit.xml'), 'utf8');
+    expect(xml.match(/<testcase /g)).toHaveLength(MEASURED.cases);
+    expect(xml).toContain('<testcase classname="SKLC 2.1" name="SKLC-M-1-21"');
+  });
+});
