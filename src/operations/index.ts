@@ -7,18 +7,26 @@ import { addAttribute } from './add-attribute.js';
 import type { OperationHandler } from './context.js';
 import { create } from './create.js';
 import { createKeyPair } from './create-key-pair.js';
+import { decrypt } from './decrypt.js';
 import { deleteAttribute } from './delete-attribute.js';
 import { destroy } from './destroy.js';
 import { discoverVersions } from './discover-versions.js';
+import { encrypt } from './encrypt.js';
 import { get } from './get.js';
 import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
+import { hash } from './hash.js';
 import { locate } from './locate.js';
+import { mac } from './mac.js';
+import { macVerify } from './mac-verify.js';
 import { modifyAttribute } from './modify-attribute.js';
 import { query } from './query.js';
 import { register } from './register.js';
 import { revoke } from './revoke.js';
+import { rngRetrieve } from './rng-retrieve.js';
 import { setAttribute } from './set-attribute.js';
+import { sign } from './sign.js';
+import { signatureVerify } from './signature-verify.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler links its own request and response types
 type AnyHandler = OperationHandler<any, any>;
@@ -39,5 +47,13 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.Query, query],
   [Operation.Register, register],
   [Operation.Revoke, revoke],
+  [Operation.Decrypt, decrypt],
+  [Operation.Encrypt, encrypt],
+  [Operation.Hash, hash],
+  [Operation.MAC, mac],
+  [Operation.MACVerify, macVerify],
+  [Operation.RNGRetrieve, rngRetrieve],
+  [Operation.Sign, sign],
+  [Operation.SignatureVerify, signatureVerify],
   [Operation.SetAttribute, setAttribute],
 ]);
