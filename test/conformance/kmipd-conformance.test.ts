@@ -3,59 +3,20 @@
 // fixtures/conformance-skips/expected-pass.txt must pass, so a regression shows by name, and
 // the totals must not fall below what was measured when the list was written.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/conformance/report.js';
 import { type KmipdProcess, startKmipdProcess } from '../helpers/kmipd-process.js';
+import { type CliRun, expectedPasses, ROOT, runKmipCli } from './kmip-cli.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const KMIP_BIN = join(ROOT, 'bin', 'kmip.js');
 const SETS = [
   join(ROOT, 'fixtures', 'conformance', 'kmip-profiles-v1.4-os', 'mandatory'),
   join(ROOT, 'fixtures', 'conformance', 'kmip-profiles-v2.1-os', 'mandatory'),
 ];
 /** Measured when expected-pass.txt was written: 38 passed, 110 failed, 6 skipped (MSGENC). */
 const MEASURED = { cases: 154, passed: 38, skipped: 6 };
-
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runKmipCli(args: string[]): Promise<CliRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [KMIP_BIN, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
-export async function expectedPasses(): Promise<string[]> {
-  const text = await readFile(
-    join(ROOT, 'fixtures', 'conformance-skips', 'expected-pass.txt'),
-    'utf8',
-  );
-  return text
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter(Boolean);
-}
 
 describe('kmip conformance run against kmipd (mandatory 1.4 and 2.1 server profiles)', () => {
   let server: KmipdProcess;
