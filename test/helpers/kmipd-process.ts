@@ -25,6 +25,8 @@ export interface KmipdOptions {
   store?: 'memory' | 'sqlite';
   /** Further command-line arguments for `kmipd serve`. */
   args?: string[];
+  /** Reuse this data directory (a restart); it is then left in place on stop. */
+  dataDir?: string;
 }
 
 export interface LogLine {
@@ -49,8 +51,10 @@ export interface KmipdProcess {
   /** Every JSON log line written so far (stdout). */
   logs(): LogLine[];
   stderr(): string;
-  /** Sends SIGTERM and waits for the exit; removes the data directory. */
+  /** Sends SIGTERM and waits for the exit; removes a data directory it made. */
   stop(): Promise<ExitStatus>;
+  /** Sends SIGKILL (a crash) and waits for the exit; keeps the data directory. */
+  crash(): Promise<ExitStatus>;
 }
 
 interface Collected {
@@ -97,7 +101,8 @@ function collect(child: ChildProcess, onLine?: (line: LogLine) => void): Collect
 }
 
 export async function startKmipdProcess(options: KmipdOptions = {}): Promise<KmipdProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'kmipd-e2e-'));
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'kmipd-e2e-')));
   let pkiDir = join(dataDir, 'pki');
   const args = [
     KMIPD_BIN,
@@ -134,7 +139,7 @@ export async function startKmipdProcess(options: KmipdOptions = {}): Promise<Kmi
   try {
     port = await Promise.race([listening, early]);
   } catch (err) {
-    await rm(dataDir, { recursive: true, force: true });
+    if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
   early.catch(() => {});
@@ -153,8 +158,15 @@ export async function startKmipdProcess(options: KmipdOptions = {}): Promise<Kmi
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         const status = await out.exit;
-        await rm(dataDir, { recursive: true, force: true });
+        if (ownDir) await rm(dataDir, { recursive: true, force: true });
         return status;
+      })();
+      return stopped;
+    },
+    crash() {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        return out.exit;
       })();
       return stopped;
     },
