@@ -105,34 +105,36 @@ export const createKeyPair = operation({
       { name: 'CryptographicAlgorithm', value: item.enum(Tag.CryptographicAlgorithm, algorithm) },
       { name: 'CryptographicLength', value: item.int(Tag.CryptographicLength, pair.lengthBits) },
     ];
-    const privateKey = newManagedObject(ctx, {
-      objectType: ObjectType.PrivateKey,
-      object: item.struct(Tag.PrivateKey, [
-        keyBlock(
-          KeyFormatType.PKCS_8,
-          item.bytes(Tag.KeyMaterial, pair.privateKeyDer),
-          algorithm,
-          pair.lengthBits,
-        ),
-      ]),
-      given: [...common, ...priv],
-      derived,
-      digestOf: { bytes: pair.privateKeyDer, keyFormatType: KeyFormatType.PKCS_8 },
-    });
-    const publicKey = newManagedObject(ctx, {
-      objectType: ObjectType.PublicKey,
-      object: item.struct(Tag.PublicKey, [
-        keyBlock(
-          KeyFormatType.X_509,
-          item.bytes(Tag.KeyMaterial, pair.publicKeyDer),
-          algorithm,
-          pair.lengthBits,
-        ),
-      ]),
-      given: [...common, ...pub],
-      derived,
-      digestOf: { bytes: pair.publicKeyDer, keyFormatType: KeyFormatType.X_509 },
-    });
+    const half = (
+      objectType: number,
+      tag: number,
+      format: number,
+      der: Buffer,
+      given: Attribute[],
+    ) =>
+      newManagedObject(ctx, {
+        objectType,
+        object: item.struct(tag, [
+          keyBlock(format, item.bytes(Tag.KeyMaterial, der), algorithm, pair.lengthBits),
+        ]),
+        given,
+        derived,
+        digestOf: { bytes: der, keyFormatType: format },
+      });
+    const privateKey = half(
+      ObjectType.PrivateKey,
+      Tag.PrivateKey,
+      KeyFormatType.PKCS_8,
+      pair.privateKeyDer,
+      [...common, ...priv],
+    );
+    const publicKey = half(
+      ObjectType.PublicKey,
+      Tag.PublicKey,
+      KeyFormatType.X_509,
+      pair.publicKeyDer,
+      [...common, ...pub],
+    );
     privateKey.attributes.push(link(LinkType.PublicKeyLink, publicKey.uid));
     publicKey.attributes.push(link(LinkType.PrivateKeyLink, privateKey.uid));
     await insertObject(ctx, privateKey);

@@ -2,6 +2,7 @@
 // requested Key Format Type. Pre-Active objects can be fetched (Barbican never activates).
 
 import { KmipError } from '../errors.js';
+import { objectFields, objectKeyForTag } from '../kmip/object-fields.js';
 import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
 import { convertKeyFormat } from '../objects/key-format.js';
 import { objectTagFor } from '../objects/managed-object.js';
@@ -24,22 +25,8 @@ const GetRequest = struct({
 const GetResponse = struct({
   objectType: enumeration(Tag.ObjectType),
   uniqueIdentifier: text(Tag.UniqueIdentifier),
-  certificate: opt(raw(Tag.Certificate)),
-  symmetricKey: opt(raw(Tag.SymmetricKey)),
-  publicKey: opt(raw(Tag.PublicKey)),
-  privateKey: opt(raw(Tag.PrivateKey)),
-  splitKey: opt(raw(Tag.SplitKey)),
-  template: opt(raw(Tag.Template)),
-  secretData: opt(raw(Tag.SecretData)),
-  opaqueObject: opt(raw(Tag.OpaqueObject)),
-  pgpKey: opt(raw(Tag.PGPKey)),
+  ...objectFields(),
 });
-
-const FIELD_BY_TAG = new Map<number, keyof typeof GetResponse.fields>(
-  Object.entries(GetResponse.fields)
-    .filter(([key]) => key !== 'objectType' && key !== 'uniqueIdentifier')
-    .map(([key, f]) => [f.tag, key as keyof typeof GetResponse.fields]),
-);
 
 export const get = operation({
   request: GetRequest,
@@ -64,7 +51,7 @@ export const get = operation({
     const object: StructureItem =
       req.keyFormatType === undefined ? mo.object : convertKeyFormat(mo.object, req.keyFormatType);
     const tag = objectTagFor(mo.objectType);
-    const field = tag === undefined ? undefined : FIELD_BY_TAG.get(tag);
+    const field = tag === undefined ? undefined : objectKeyForTag(tag);
     if (field === undefined) {
       throw new KmipError(ResultReason.GeneralFailure, `object ${uid} has an unknown type`);
     }

@@ -7,7 +7,8 @@ import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, numberOf } from '../kmip/items.js';
-import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
+import { OBJECT_KEYS, objectFields } from '../kmip/object-fields.js';
+import { enumeration, opt, struct, text } from '../kmip/schema.js';
 import { objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
@@ -20,30 +21,10 @@ const RegisterRequest = struct({
   objectType: enumeration(Tag.ObjectType),
   templateAttribute: opt(templateAttribute(Tag.TemplateAttribute)),
   attributes: opt(attributeSet(Tag.Attributes)),
-  certificate: opt(raw(Tag.Certificate)),
-  symmetricKey: opt(raw(Tag.SymmetricKey)),
-  publicKey: opt(raw(Tag.PublicKey)),
-  privateKey: opt(raw(Tag.PrivateKey)),
-  splitKey: opt(raw(Tag.SplitKey)),
-  template: opt(raw(Tag.Template)),
-  secretData: opt(raw(Tag.SecretData)),
-  opaqueObject: opt(raw(Tag.OpaqueObject)),
-  pgpKey: opt(raw(Tag.PGPKey)),
+  ...objectFields(),
 });
 
 const RegisterResponse = struct({ uniqueIdentifier: text(Tag.UniqueIdentifier) });
-
-const OBJECT_KEYS = [
-  'certificate',
-  'symmetricKey',
-  'publicKey',
-  'privateKey',
-  'splitKey',
-  'template',
-  'secretData',
-  'opaqueObject',
-  'pgpKey',
-] as const;
 
 export const register = operation({
   request: RegisterRequest,
