@@ -10,7 +10,7 @@ import { formatTtlv } from '../ttlv/pretty.js';
 import { Operation, ResultStatus, Tag } from '../ttlv/spec/generated.js';
 import { type BatchContext, batchContextOf, Comparator, type Mismatch } from './compare.js';
 import { childOf, childrenOf, loadCase, type Step, type TestCase } from './loader.js';
-import { CaseState, HarnessError } from './placeholders.js';
+import { CaseState, HarnessError, sameValue } from './placeholders.js';
 import type { SkipList } from './skip-list.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'skipped';
@@ -263,10 +263,15 @@ function batchContexts(state: CaseState, request: TtlvItem, actual: TtlvItem): B
     const payload = childOf(item, Tag.RequestPayload);
     const uid = payload === undefined ? undefined : childOf(payload, Tag.UniqueIdentifier);
     const target = uid?.type === ItemType.TextString ? uid.value : lastId;
+    const data = payload === undefined ? undefined : childOf(payload, Tag.Data);
+    const lastData = state.lastOutputByTag.get(Tag.Data);
     const ctx = batchContextOf(
       operation,
       payload,
       target !== undefined && state.generatedIds.has(target),
+      data?.type === ItemType.ByteString &&
+        lastData !== undefined &&
+        sameValue(lastData.value, data.value),
     );
     const response = responses[i];
     if (response !== undefined) {
