@@ -7,14 +7,25 @@ import {
   copyObject,
   type IndexEntry,
   type IndexValue,
+  type ListWrappedQuery,
   type LocateFilter,
   type LocateQuery,
   type ObjectStore,
   objectAlreadyExists,
   type StoredObject,
+  validateListWrapped,
   validateObject,
   validateQuery,
+  type WrappedRef,
 } from './object-store.js';
+
+/** (kekId, uid) order as UTF-8 bytes, the order the SQL stores use. */
+function compareRefs(a: WrappedRef, b: WrappedRef): number {
+  return (
+    Buffer.compare(Buffer.from(a.kekId), Buffer.from(b.kekId)) ||
+    Buffer.compare(Buffer.from(a.uid), Buffer.from(b.uid))
+  );
+}
 
 function eqValue(a: IndexValue, b: IndexValue): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
@@ -91,6 +102,18 @@ export class MemoryStore implements ObjectStore {
 
   async count(): Promise<number> {
     return this.open().size;
+  }
+
+  async listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]> {
+    const objects = this.open();
+    validateListWrapped(q);
+    const refs: WrappedRef[] = [];
+    for (const o of objects.values()) {
+      if (o.material === null || o.material.kekId === q.exceptKekId) continue;
+      const ref = { uid: o.uid, kekId: o.material.kekId };
+      if (q.after === undefined || compareRefs(ref, q.after) > 0) refs.push(ref);
+    }
+    return refs.sort(compareRefs).slice(0, q.limit);
   }
 
   async close(): Promise<void> {

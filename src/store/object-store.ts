@@ -59,6 +59,20 @@ export interface LocateQuery {
   limit?: number;
 }
 
+/** Where an object's material sits in the (kekId, uid) order that KEK rotation walks. */
+export interface WrappedRef {
+  uid: string;
+  kekId: string;
+}
+
+export interface ListWrappedQuery {
+  /** Leave out objects wrapped by this key-encryption key (the rotation target). */
+  exceptKekId?: string;
+  /** Start after this position: the last entry of the previous page. */
+  after?: WrappedRef;
+  limit: number;
+}
+
 export interface ObjectStore {
   readonly kind: 'sqlite' | 'memory' | (string & {});
   /** Fails with KmipError(ObjectAlreadyExists) when the uid is taken. */
@@ -75,6 +89,12 @@ export interface ObjectStore {
   /** Matching uids in insertion order. */
   locate(q: LocateQuery): Promise<string[]>;
   count(): Promise<number>;
+  /**
+   * Objects that hold material (destroyed ones do not), ordered by kekId, then uid, both
+   * compared as UTF-8 bytes. KEK rotation pages through the objects not yet under the new
+   * key with `exceptKekId`; `kek status` counts every page per kekId.
+   */
+  listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]>;
   close(): Promise<void>;
 }
 
@@ -114,6 +134,11 @@ export function validateObject(obj: StoredObject): void {
     if (e.name.length === 0) throw invalid('index entry name is empty');
     if (typeof e.value !== 'string') checkNumeric(e.value, `index value of ${e.name}`);
   }
+}
+
+export function validateListWrapped(q: ListWrappedQuery): void {
+  if (!Number.isSafeInteger(q.limit) || q.limit < 1)
+    throw invalid('limit must be a positive integer');
 }
 
 export function validateQuery(q: LocateQuery): void {

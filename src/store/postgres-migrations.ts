@@ -55,6 +55,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX object_index_txt ON object_index (name, txt, seq) WHERE txt IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'objects by key-encryption key',
+    // KEK rotation pages through (material_kek_id, uid) from a cursor; objects already under
+    // the new KEK form one contiguous run that a walk crosses once. The "C" collation makes
+    // the order byte order, as in the other stores. Destroyed objects (no material) have
+    // nothing to re-wrap and stay out of the index.
+    sql: `
+      ALTER TABLE objects ALTER COLUMN material_kek_id TYPE text COLLATE "C";
+      CREATE INDEX objects_material_kek ON objects (material_kek_id, uid)
+        WHERE material IS NOT NULL;
+    `,
+  },
 ];
 
 function schemaError(message: string): KmipError {

@@ -7,13 +7,16 @@ import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
 import {
   type IndexEntry,
+  type ListWrappedQuery,
   type LocateFilter,
   type LocateQuery,
   type ObjectStore,
   objectAlreadyExists,
   type StoredObject,
+  validateListWrapped,
   validateObject,
   validateQuery,
+  type WrappedRef,
 } from './object-store.js';
 import { MIGRATIONS, type Migration, migrate } from './postgres-migrations.js';
 
@@ -315,6 +318,29 @@ export class PostgresStore implements ObjectStore {
   async count(): Promise<number> {
     const res = await this.open().query<{ n: number }>('SELECT count(*)::int AS n FROM objects');
     return res.rows[0]!.n;
+  }
+
+  /** The row comparison walks objects_material_kek (migration 2) from the last page's end. */
+  async listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]> {
+    const pool = this.open();
+    validateListWrapped(q);
+    const where = ['material IS NOT NULL'];
+    const params: Param[] = [];
+    if (q.after !== undefined) {
+      params.push(q.after.kekId, q.after.uid);
+      where.push(`(material_kek_id, uid) > ($${params.length - 1}, $${params.length})`);
+    }
+    if (q.exceptKekId !== undefined) {
+      params.push(q.exceptKekId);
+      where.push(`material_kek_id <> $${params.length}`);
+    }
+    params.push(q.limit);
+    const res = await pool.query<{ uid: string; kek_id: string }>(
+      `SELECT uid, material_kek_id AS kek_id FROM objects WHERE ${where.join(' AND ')}
+       ORDER BY material_kek_id, uid LIMIT $${params.length}`,
+      params,
+    );
+    return res.rows.map((r) => ({ uid: r.uid, kekId: r.kek_id }));
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX object_index_txt ON object_index (name, txt, seq) WHERE txt IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'objects by key-encryption key',
+    // KEK rotation pages through (material_kek_id, uid) from a cursor; objects already under
+    // the new KEK form one contiguous run that a walk crosses once. Destroyed objects (no
+    // material) have nothing to re-wrap and stay out of the index.
+    sql: `
+      CREATE INDEX objects_material_kek ON objects (material_kek_id, uid)
+        WHERE material IS NOT NULL;
+    `,
+  },
 ];
 
 function schemaError(message: string): KmipError {

@@ -8,13 +8,16 @@ import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
 import {
   type IndexEntry,
+  type ListWrappedQuery,
   type LocateFilter,
   type LocateQuery,
   type ObjectStore,
   objectAlreadyExists,
   type StoredObject,
+  validateListWrapped,
   validateObject,
   validateQuery,
+  type WrappedRef,
 } from './object-store.js';
 import { MIGRATIONS, type Migration, migrate } from './sqlite-migrations.js';
 
@@ -383,6 +386,41 @@ export class SqliteStore implements ObjectStore {
   async count(): Promise<number> {
     this.open();
     return this.s.count.get() as number;
+  }
+
+  /** The row-value cursor walks objects_material_kek (migration 2) from the last page's end. */
+  private listWrappedSql(q: ListWrappedQuery): { sql: string; params: Param[] } {
+    const where = ['material IS NOT NULL'];
+    const params: Param[] = [];
+    if (q.after !== undefined) {
+      where.push('(material_kek_id, uid) > (?, ?)');
+      params.push(q.after.kekId, q.after.uid);
+    }
+    if (q.exceptKekId !== undefined) {
+      where.push('material_kek_id <> ?');
+      params.push(q.exceptKekId);
+    }
+    params.push(q.limit);
+    const sql = `SELECT uid, material_kek_id AS kekId FROM objects WHERE ${where.join(' AND ')}
+      ORDER BY material_kek_id, uid LIMIT ?`;
+    return { sql, params };
+  }
+
+  /** The plan SQLite picks for listWrapped (EXPLAIN QUERY PLAN detail lines). */
+  explainListWrapped(q: ListWrappedQuery): string[] {
+    validateListWrapped(q);
+    const { sql, params } = this.listWrappedSql(q);
+    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as {
+      detail: string;
+    }[];
+    return rows.map((r) => r.detail);
+  }
+
+  async listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]> {
+    validateListWrapped(q);
+    this.open();
+    const { sql, params } = this.listWrappedSql(q);
+    return this.prepared(sql).all(...params) as WrappedRef[];
   }
 
   async close(): Promise<void> {

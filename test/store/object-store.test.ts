@@ -411,6 +411,68 @@ describe.each([
     });
   });
 
+  describe('listWrapped', () => {
+    const wrapped = (uid: string, kekId: string) =>
+      obj(uid, { material: { kekId, algorithm: 'AES-256-GCM', blob: Buffer.from(uid) } });
+
+    beforeEach(async () => {
+      await insertAll(
+        wrapped('u3', 'k2'),
+        wrapped('u1', 'k1'),
+        wrapped('u2', 'k2'),
+        obj('destroyed', { material: null }),
+        wrapped('u0', 'k3'),
+        wrapped('u4', 'k1'),
+      );
+    });
+
+    it('lists objects with material by (kekId, uid), destroyed ones left out', async () => {
+      expect(await store.listWrapped({ limit: 100 })).toEqual([
+        { uid: 'u1', kekId: 'k1' },
+        { uid: 'u4', kekId: 'k1' },
+        { uid: 'u2', kekId: 'k2' },
+        { uid: 'u3', kekId: 'k2' },
+        { uid: 'u0', kekId: 'k3' },
+      ]);
+    });
+
+    it('leaves out one KEK and pages from a cursor across it', async () => {
+      const page1 = await store.listWrapped({ exceptKekId: 'k2', limit: 2 });
+      expect(page1).toEqual([
+        { uid: 'u1', kekId: 'k1' },
+        { uid: 'u4', kekId: 'k1' },
+      ]);
+      const page2 = await store.listWrapped({ exceptKekId: 'k2', after: page1[1], limit: 2 });
+      expect(page2).toEqual([{ uid: 'u0', kekId: 'k3' }]);
+      expect(await store.listWrapped({ exceptKekId: 'k2', after: page2[0], limit: 2 })).toEqual([]);
+    });
+
+    it('follows re-wrapping and destruction through update', async () => {
+      const u1 = (await store.get('u1'))!;
+      await store.update(
+        { ...u1, material: { kekId: 'k2', algorithm: 'AES-256-GCM', blob: Buffer.from('x') } },
+        u1.revision,
+      );
+      const u4 = (await store.get('u4'))!;
+      await store.update({ ...u4, material: null }, u4.revision);
+      expect(await store.listWrapped({ exceptKekId: 'k2', limit: 10 })).toEqual([
+        { uid: 'u0', kekId: 'k3' },
+      ]);
+    });
+
+    it('a cursor between entries of one KEK starts at the next uid', async () => {
+      expect(await store.listWrapped({ after: { kekId: 'k2', uid: 'u25' }, limit: 10 })).toEqual([
+        { uid: 'u3', kekId: 'k2' },
+        { uid: 'u0', kekId: 'k3' },
+      ]);
+    });
+
+    it('rejects a limit that is not a positive integer', async () => {
+      await expect(store.listWrapped({ limit: 0 })).rejects.toBeInstanceOf(KmipError);
+      await expect(store.listWrapped({ limit: 1.5 })).rejects.toBeInstanceOf(KmipError);
+    });
+  });
+
   it('refuses work once closed', async () => {
     await store.close();
     await expect(store.get('a')).rejects.toBeInstanceOf(KmipError);
