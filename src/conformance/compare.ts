@@ -331,13 +331,21 @@ export class Comparator {
       }
       return [];
     }
-    const order = ev
+    // Get Attribute List names each attribute once (KMIP 2.1 §6.1.22); SKFF-M-9-14/-21 list
+    // State twice, which no server can match, so repeated expected names count once.
+    const expected =
+      w.batch?.operation === Operation.GetAttributeList
+        ? ev.filter(
+            (c, i) => c.type === ItemType.Structure || ev.findIndex((x) => sameItem(x, c)) === i,
+          )
+        : ev;
+    const order = expected
       .map((c, i) => ({ c, i, free: this.hasUnbound(c) }))
       .sort((x, y) => Number(x.free) - Number(y.free) || x.i - y.i);
     for (const { c: ec, i } of order) {
       const key = keyOf(ec);
       const named = ec.tag === Tag.Attribute ? `'${key.slice(key.indexOf('/') + 1)}'` : undefined;
-      const cw = { ...child(ec, i, ev), ...(named === undefined ? {} : { index: named }) };
+      const cw = { ...child(ec, i, expected), ...(named === undefined ? {} : { index: named }) };
       let found = -1;
       for (let j = 0; j < av.length && found < 0; j++) {
         if (!used[j] && av[j]!.tag === ec.tag && this.tryMatch(ec, av[j]!, cw)) found = j;
