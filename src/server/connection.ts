@@ -9,6 +9,11 @@ import { FrameSplitter } from '../ttlv/frame-splitter.js';
 import { DEFAULT_LIMITS } from '../ttlv/limits.js';
 import type { MessageLayer, Peer } from './message-layer.js';
 
+/**
+ * Every limit the live server enforces, with the attack each one stops. The first four are
+ * applied per connection by handleConnection; the rest by the TLS listener (tls-server.ts),
+ * which hands the whole object down. Defaults are in DEFAULT_CONNECTION_LIMITS.
+ */
 export interface ConnectionLimits {
   /** Largest request accepted (bytes). Stops memory exhaustion. Default 1 MiB. */
   maxMessageBytes: number;
@@ -19,8 +24,36 @@ export interface ConnectionLimits {
    * trickle a message to hold a connection and a buffer. Default 30 s.
    */
   messageTimeoutMs: number;
-  /** Requests read ahead of the one being answered before reading pauses. Default 16. */
+  /**
+   * Requests read ahead of the one being answered before reading pauses. Together with waiting
+   * for 'drain' before the next response, stops a client that sends without reading its
+   * responses from making the server buffer them without bound. Default 16.
+   */
   maxQueuedRequests: number;
+  /**
+   * A TCP connection must finish its TLS handshake within this time (ms) of being accepted,
+   * however it trickles bytes. Stops clients that open sockets and never send a ClientHello
+   * (or send it one byte at a time) to hold sockets and handshake state. Default 10 s.
+   */
+  handshakeTimeoutMs: number;
+  /**
+   * Open connections, handshaking ones included; a connection over the cap is closed before
+   * its handshake. Stops file-descriptor and memory exhaustion by a flood of connections.
+   * Default 10,000.
+   */
+  maxConnections: number;
+  /**
+   * Open connections of one client identity (certificate CN); one over the cap is closed right
+   * after its handshake. Stops one client (or one stolen certificate) from taking every slot
+   * that maxConnections leaves to the others. Default 1,000.
+   */
+  maxConnectionsPerIdentity: number;
+  /**
+   * On shutdown, connections that have not finished within this time (ms) are closed; requests
+   * already being processed still finish before the store closes. Stops a client that never
+   * reads its responses from holding a shutdown forever. Default 10 s.
+   */
+  shutdownGraceMs: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
@@ -28,10 +61,17 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   idleTimeoutMs: 120_000,
   messageTimeoutMs: 30_000,
   maxQueuedRequests: 16,
+  handshakeTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  maxConnectionsPerIdentity: 1_000,
+  shutdownGraceMs: 10_000,
 });
 
 export interface ConnectionHandle {
-  /** Stops reading, answers what was already received, then ends the stream. */
+  /**
+   * Stops reading, answers what was already received, then ends the stream. Resolves once no
+   * request is being processed and the stream is ended or closed.
+   */
   drain(): Promise<void>;
   /** Resolves when the connection is closed. */
   closed: Promise<void>;
@@ -58,6 +98,12 @@ export function handleConnection(
   });
   let idleWaiters: Array<() => void> = [];
 
+  // Whatever goes wrong inside one connection ends that connection only, never the process.
+  const abort = (where: string, err: unknown) => {
+    log.error({ where, type: err instanceof Error ? err.name : typeof err }, 'connection failed');
+    stream.destroy();
+  };
+
   const armIdle = () => {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
@@ -80,12 +126,24 @@ export function handleConnection(
   };
 
   const finishIfIdle = () => {
-    if (working || queue.length > 0) return;
+    if (working || (queue.length > 0 && !stream.destroyed)) return;
+    if ((ended || draining) && !stream.destroyed && !stream.writableEnded) stream.end();
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const w of waiters) w();
-    if (ended || draining) stream.end();
   };
+
+  /** Waits until the peer has taken the buffered responses, or the stream is gone. */
+  const writable = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+    });
 
   const pump = async () => {
     if (working) return;
@@ -96,12 +154,9 @@ export function handleConnection(
         if (queue.length < lim.maxQueuedRequests && stream.isPaused() && !draining) stream.resume();
         const response = await layer.process(frame, peer);
         if (stream.destroyed) break;
-        if (!stream.write(response)) {
-          await new Promise<void>((resolve) => {
-            stream.once('drain', resolve);
-            stream.once('close', resolve);
-          });
-        }
+        // Backpressure: the next request is not answered (and reading stays paused once the
+        // queue is full) until the client has read this response.
+        if (!stream.write(response)) await writable();
       }
     } finally {
       working = false;
@@ -109,7 +164,7 @@ export function handleConnection(
     }
   };
 
-  stream.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     if (draining) return;
     armIdle();
     let frames: Buffer[];
@@ -128,7 +183,15 @@ export function handleConnection(
     if (frames.length === 0) return;
     queue.push(...frames);
     if (queue.length >= lim.maxQueuedRequests) stream.pause();
-    void pump();
+    pump().catch((err: unknown) => abort('process', err));
+  };
+
+  stream.on('data', (chunk: Buffer) => {
+    try {
+      onData(chunk);
+    } catch (err) {
+      abort('read', err);
+    }
   });
   stream.on('end', () => {
     ended = true;
@@ -141,8 +204,8 @@ export function handleConnection(
     clearTimeout(idleTimer);
     clearTimeout(messageTimer);
     queue.length = 0;
-    for (const w of idleWaiters) w();
-    idleWaiters = [];
+    // A request still being processed keeps drain() waiting: the store must outlive it.
+    finishIfIdle();
     resolveClosed();
   });
   armIdle();
@@ -151,7 +214,7 @@ export function handleConnection(
     closed,
     drain() {
       draining = true;
-      stream.pause();
+      if (!stream.destroyed) stream.pause();
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
         finishIfIdle();

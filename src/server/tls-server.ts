@@ -1,10 +1,15 @@
 // The KMIP port: TLS 1.2/1.3 with a required client certificate (KMIP Profiles 2.1 §3.1
 // Basic Authentication Suite, TLS 1.2 or later). The client identity is its certificate's CN.
 
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { type ConnectionHandle, type ConnectionLimits, handleConnection } from './connection.js';
+import {
+  type ConnectionHandle,
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  handleConnection,
+} from './connection.js';
 import type { MessageLayer } from './message-layer.js';
 
 export interface TlsServerOptions {
@@ -16,13 +21,18 @@ export interface TlsServerOptions {
   layer: MessageLayer;
   log: Logger;
   limits?: Partial<ConnectionLimits>;
-  /** TLS handshake must finish within this many ms. Stops handshake-stalling clients. Default 10 s. */
+  /** Overrides limits.handshakeTimeoutMs. */
   handshakeTimeoutMs?: number;
 }
 
 export interface RunningServer {
   readonly address: AddressInfo;
-  /** Stops accepting, finishes the requests in flight, closes every connection. */
+  /** Open TCP connections (handshaking or established) and established ones per identity. */
+  stats(): { connections: number; identities: Map<string, number> };
+  /**
+   * Stops accepting, finishes the requests in flight, closes every connection. Connections
+   * still open after limits.shutdownGraceMs are closed; requests being processed still finish.
+   */
   close(): Promise<void>;
 }
 
@@ -33,7 +43,12 @@ export function identityOf(socket: tls.TLSSocket): string | undefined {
 }
 
 export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
+  const lim: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
+  if (opts.handshakeTimeoutMs !== undefined) lim.handshakeTimeoutMs = opts.handshakeTimeoutMs;
   const connections = new Set<ConnectionHandle>();
+  /** Every open TCP connection by remote address and port; `tls` once its handshake is done. */
+  const sockets = new Map<string, { raw: Socket; deadline: NodeJS.Timeout; tls?: tls.TLSSocket }>();
+  const perIdentity = new Map<string, number>();
   const server = tls.createServer({
     cert: opts.cert,
     key: opts.key,
@@ -41,9 +56,51 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
-    handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+    // Node's own timer only measures inactivity; the deadline set on 'connection' is absolute.
+    handshakeTimeout: lim.handshakeTimeoutMs,
   });
+
+  // Raw TCP connections: the overall cap and the absolute handshake deadline.
+  server.on('connection', (raw: Socket) => {
+    raw.on('error', () => {});
+    if (sockets.size >= lim.maxConnections) {
+      opts.log.warn(
+        { remote: raw.remoteAddress, limit: lim.maxConnections },
+        'connection refused: too many connections',
+      );
+      raw.destroy();
+      return;
+    }
+    const key = remoteKey(raw);
+    const deadline = setTimeout(() => {
+      opts.log.info({ remote: raw.remoteAddress }, 'closing connection: TLS handshake too slow');
+      raw.destroy();
+    }, lim.handshakeTimeoutMs);
+    deadline.unref();
+    sockets.set(key, { raw, deadline });
+    raw.once('close', () => {
+      clearTimeout(deadline);
+      if (sockets.get(key)?.raw === raw) sockets.delete(key);
+    });
+  });
+
   server.on('secureConnection', (socket) => {
+    try {
+      accept(socket);
+    } catch (err) {
+      // Whatever goes wrong with one connection ends that connection only.
+      opts.log.error({ type: err instanceof Error ? err.name : typeof err }, 'connection failed');
+      socket.destroy();
+    }
+  });
+
+  const accept = (socket: tls.TLSSocket) => {
+    socket.on('error', () => {});
+    const entry = sockets.get(remoteKey(socket));
+    if (entry !== undefined) {
+      clearTimeout(entry.deadline);
+      entry.tls = socket;
+    }
     const identity = identityOf(socket);
     const log = opts.log.child({
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
@@ -54,11 +111,27 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       socket.destroy();
       return;
     }
+    const open = perIdentity.get(identity) ?? 0;
+    if (open >= lim.maxConnectionsPerIdentity) {
+      log.warn(
+        { limit: lim.maxConnectionsPerIdentity },
+        'connection refused: too many connections for this identity',
+      );
+      socket.destroy();
+      return;
+    }
+    perIdentity.set(identity, open + 1);
     socket.setNoDelay(true);
-    const conn = handleConnection(socket, { identity }, opts.layer, log, opts.limits);
+    const conn = handleConnection(socket, { identity }, opts.layer, log, lim);
     connections.add(conn);
-    void conn.closed.then(() => connections.delete(conn));
-  });
+    void conn.closed.then(() => {
+      connections.delete(conn);
+      const left = (perIdentity.get(identity) ?? 1) - 1;
+      if (left === 0) perIdentity.delete(identity);
+      else perIdentity.set(identity, left);
+    });
+  };
+
   server.on('tlsClientError', (err, socket) => {
     opts.log.debug(
       { code: (err as NodeJS.ErrnoException).code, remote: socket.remoteAddress },
@@ -74,12 +147,24 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       );
       resolve({
         address: server.address() as AddressInfo,
+        stats: () => ({ connections: sockets.size, identities: new Map(perIdentity) }),
         async close() {
           const stopped = new Promise<void>((r) => server.close(() => r()));
+          const grace = setTimeout(() => {
+            for (const s of sockets.values()) (s.tls ?? s.raw).destroy();
+          }, lim.shutdownGraceMs);
+          grace.unref();
+          // Handshaking connections have no request to finish.
+          for (const s of sockets.values()) if (s.tls === undefined) s.raw.destroy();
           await Promise.all([...connections].map((c) => c.drain()));
           await stopped;
+          clearTimeout(grace);
         },
       });
     });
   });
+}
+
+function remoteKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
