@@ -1,13 +1,16 @@
-// The `kmipd` command: `serve` runs the server, `pki init` writes a development PKI.
+// The `kmipd` command: `serve` runs the server, `kek rotate|status` manage key-encryption
+// keys, `pki init` writes a development PKI.
 
 import { resolve } from 'node:path';
 import pino from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KmipError } from '../errors.js';
+import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { initPki } from '../pki/dev-pki.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 import { startKmipd } from '../server/kmipd.js';
+import { kekCommand, withKekOptions } from './commands-kmipd/kek.js';
 
 function fail(message: string): never {
   process.stderr.write(`kmipd: ${message}\n`);
@@ -31,7 +34,7 @@ await yargs(hideBin(process.argv))
     'serve',
     'Run the KMIP server on the embedded SQLite store (default) or in memory.',
     (y) =>
-      y
+      withKekOptions(y)
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
         .option('port', {
           type: 'number',
@@ -41,7 +44,9 @@ await yargs(hideBin(process.argv))
         .option('data-dir', {
           type: 'string',
           default: 'kmipd-data',
-          describe: 'Directory for objects.sqlite, kek.key and the development PKI',
+          describe:
+            'Directory for objects.sqlite, the KEK keyring (keks/) and the development PKI. ' +
+            'The KEK options choose KEK version 1 on first start and are ignored afterwards',
         })
         .option('store', {
           choices: ['sqlite', 'memory', 'postgres'] as const,
@@ -106,6 +111,7 @@ await yargs(hideBin(process.argv))
           dataDir,
           store: a.store,
           postgresUrl: a['postgres-url'] ?? process.env.KMIPD_POSTGRES_URL,
+          kek: kekChoiceFromArgs(a as KekArgs),
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
           admins: a.admin,
           limits: {
@@ -141,6 +147,7 @@ await yargs(hideBin(process.argv))
       process.on('SIGINT', () => void stop('SIGINT'));
     },
   )
+  .command(kekCommand)
   .command('pki', 'Development PKI', (y) =>
     y
       .command(

@@ -1,13 +1,15 @@
-// Assembles a kmipd server from its configuration: store, key wrapper, message layer and the
+// Assembles a kmipd server from its configuration: store, KEK keyring, message layer and the
 // TLS listener. The embedded default keeps everything under one data directory:
-// DATA/objects.sqlite, DATA/kek.key (mode 0600) and DATA/pki (the development PKI).
+// DATA/objects.sqlite, DATA/keks (KEK versions; new software KEKs as NNNN.key, mode 0600)
+// and DATA/pki (the development PKI). A data directory from before keyrings keeps its
+// DATA/kek.key as KEK version 1.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { KeyWrapper } from '../crypto/key-wrapper.js';
-import { loadOrCreateKekFile, SoftwareKeyWrapper } from '../crypto/software-key-wrapper.js';
+import { ensureKeyring, Keyring } from '../crypto/keyring.js';
+import type { KekChoice } from '../kek/choice.js';
 import { initPki } from '../pki/dev-pki.js';
 import { openMemoryStore } from '../store/memory-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -28,12 +30,17 @@ export interface KmipdConfig {
   tls?: { cert: string; key: string; ca: string };
   admins?: string[];
   limits?: Partial<ConnectionLimits>;
+  /** KEK of version 1 when the data directory has no keyring yet; default a new key file. */
+  kek?: KekChoice;
+  /** Environment holding KEK, passphrase and PIN variables; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
   log: Logger;
 }
 
 export interface Kmipd {
   server: RunningServer;
   store: ObjectStore;
+  keyring: Keyring;
   /** Where the development client certificates are, when the development PKI is in use. */
   pkiDir?: string;
   stop(): Promise<void>;
@@ -48,12 +55,15 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     readFile(tlsFiles.key),
     readFile(tlsFiles.ca),
   ]);
-  const kekPath = join(config.dataDir, 'kek.key');
-  const kek = await loadOrCreateKekFile(kekPath);
-  if (kek.created) log.info({ path: kekPath }, 'created a new key-encryption key (mode 0600)');
-  const wrapper: KeyWrapper = new SoftwareKeyWrapper(kek.key);
-  const store = await openStore(config);
-  const layer = new MessageLayer({ store, wrapper, log, admins: config.admins });
+  const keyring = await openKeyring(config);
+  let store: ObjectStore;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    await keyring.close();
+    throw err;
+  }
+  const layer = new MessageLayer({ store, wrapper: keyring, log, admins: config.admins });
   let server: RunningServer;
   try {
     server = await startTlsServer({
@@ -68,17 +78,41 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     });
   } catch (err) {
     await store.close();
+    await keyring.close();
     throw err;
   }
   return {
     server,
     store,
+    keyring,
     pkiDir: config.tls === undefined ? join(config.dataDir, 'pki') : undefined,
     async stop() {
       await server.close();
       await store.close();
+      await keyring.close();
     },
   };
+}
+
+/** Sets up DATA/keks on first start (or from DATA/kek.key) and opens the keyring. */
+async function openKeyring(config: KmipdConfig): Promise<Keyring> {
+  const { log, dataDir, env } = config;
+  const ensured = await ensureKeyring({ dataDir, initial: config.kek, env });
+  const v = ensured.current;
+  const fields = { kekVersion: v.version, kekId: v.kekId, kekKind: v.kind };
+  if (ensured.how === 'created') log.info(fields, 'created KEK version 1');
+  if (ensured.how === 'migrated')
+    log.info(fields, 'the key-encryption key kek.key is now KEK version 1');
+  if (config.kek !== undefined && ensured.how !== 'created') {
+    log.warn(
+      fields,
+      'KEK options ignored: the data directory has a KEK keyring already; change the KEK with kmipd kek rotate',
+    );
+  }
+  const keyring = await Keyring.open({ dataDir, env, log });
+  const c = keyring.current;
+  log.info({ kekVersion: c.version, kekId: c.kekId, kekKind: c.kind }, 'key-encryption key');
+  return keyring;
 }
 
 async function openStore(config: KmipdConfig): Promise<ObjectStore> {
