@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KmipError } from '../errors.js';
+import { benchCommand } from './commands/bench.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { ttlvCommand } from './commands/ttlv.js';
 
@@ -27,6 +28,7 @@ try {
     .usage('$0 <command> [options]\n\nKMIP client and TTLV tools.')
     .command(ttlvCommand)
     .command(conformanceCommand)
+    .command(benchCommand)
     .demandCommand(1, 'name a command')
     .strict()
     .help()
