@@ -3,7 +3,8 @@
 // Reopening an existing version never creates anything: a new random file where the old
 // one went missing would be a different key.
 
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { openPkcs11KeyWrapper } from '../crypto/pkcs11-key-wrapper.js';
 import {
@@ -62,6 +63,7 @@ export async function openKek(spec: KekSpec, opts: OpenKekOptions): Promise<Open
     case 'file': {
       const path = dataPath(opts.dataDir, spec.keyFile);
       if (opts.create) {
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
         const kek = await loadOrCreateKekFile(path);
         return software(kek.key, kek.created);
       }
@@ -89,9 +91,8 @@ export async function openKek(spec: KekSpec, opts: OpenKekOptions): Promise<Open
         throw kekError(label, `environment variable ${spec.passphraseEnv} is unset or empty`);
       }
       const saltPath = dataPath(opts.dataDir, spec.saltFile);
-      if (!opts.create && (await missing(saltPath))) {
-        throw kekError(label, `salt file ${saltPath} is missing`);
-      }
+      if (opts.create) await mkdir(dirname(saltPath), { recursive: true, mode: 0o700 });
+      else if (await missing(saltPath)) throw kekError(label, `salt file ${saltPath} is missing`);
       const { key, createdSalt } = await kekFromPassphrase(passphrase, saltPath, spec.scrypt);
       return software(key, createdSalt);
     }
