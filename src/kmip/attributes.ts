@@ -14,6 +14,7 @@ import {
   tagDefBySpecName,
   tagExistsIn,
   tagName,
+  versionAtLeast,
 } from '../ttlv/spec/index.js';
 
 export interface Attribute {
@@ -97,9 +98,23 @@ export function fromAttributes2x(item: TtlvItem): Attribute[] {
   });
 }
 
+/**
+ * Attributes shown from a later version than their tag exists in. Key Format Type is a field
+ * since 1.0 but an attribute only since 2.0. Original Creation Date (a 1.2 attribute the
+ * server sets) is shown from 1.3 on: PyKMIP 0.10, whose default and Barbican's is 1.2, fails
+ * on the whole Get Attributes response when it meets it.
+ */
+const SHOWN_FROM: Readonly<Record<string, KmipVersion>> = {
+  KeyFormatType: '2.0',
+  OriginalCreationDate: '1.3',
+};
+
 /** Whether a 1.x/2.x peer of this version may see the attribute at all. */
 export function attributeInVersion(a: Attribute, version: KmipVersion): boolean {
-  return a.value.tag === Tag.AttributeValue || tagExistsIn(a.value.tag, version);
+  if (a.value.tag === Tag.AttributeValue) return true;
+  const from = SHOWN_FROM[a.name];
+  if (from !== undefined && !versionAtLeast(version, from)) return false;
+  return tagExistsIn(a.value.tag, version);
 }
 
 /** KMIP 1.x `Attribute` structure; `index` is written when above 0. */

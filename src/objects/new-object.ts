@@ -1,31 +1,59 @@
 // The attributes the server sets on a new object (KMIP 2.1 §4, "set by the server"): Unique
-// Identifier, Object Type, State, Initial Date, Last Change Date, Digest; plus the client's
-// attributes. Optional server attributes that common clients cannot parse (PyKMIP 0.10 fails
-// on Original Creation Date and Fresh in a Get Attributes response) are not set. Client values for server-maintained attributes are
-// replaced, not trusted.
+// Identifier, Short Unique Identifier, Object Type, State, Initial Date, Last Change Date,
+// Original Creation Date, Digest, Key Format Type, Fresh, the sensitivity and extractability
+// records, Lease Time, Protection Storage Mask and, for keys the server generates, Random
+// Number Generator. Client values for server-maintained attributes are replaced, not
+// trusted. Each attribute is shown only to clients whose version defines it.
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { Attribute } from '../kmip/attributes.js';
 import { dateOf, item } from '../kmip/items.js';
 import type { OperationContext } from '../operations/context.js';
-import type { StructureItem } from '../ttlv/item.js';
-import { HashingAlgorithm, State, Tag } from '../ttlv/spec/generated.js';
+import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
+import {
+  CryptographicAlgorithm,
+  DRBGAlgorithm,
+  HashingAlgorithm,
+  ProtectionStorageMask,
+  RNGAlgorithm,
+  State,
+  Tag,
+} from '../ttlv/spec/generated.js';
+import { tagName } from '../ttlv/spec/index.js';
 import { attr, type ManagedObject } from './managed-object.js';
 
 const SERVER_MAINTAINED = new Set([
   'UniqueIdentifier',
+  'ShortUniqueIdentifier',
   'ObjectType',
   'State',
   'InitialDate',
   'LastChangeDate',
   'OriginalCreationDate',
   'Digest',
-  'Fresh',
+  'KeyFormatType',
   'KeyValuePresent',
+  'AlwaysSensitive',
+  'NeverExtractable',
+  'RandomNumberGenerator',
   'DestroyDate',
   'CompromiseDate',
-  'DeactivationDate',
+  'CompromiseOccurrenceDate',
   'ArchiveDate',
+]);
+
+/** Lease Time given on new objects: the lease a client may assume (KMIP 2.1 §4.31). */
+export const DEFAULT_LEASE_SECONDS = 3600;
+
+/**
+ * How the server generates key material: node:crypto's CSPRNG, OpenSSL's CTR_DRBG over
+ * AES-256 (KMIP 2.1 §2.1.19 RNG Parameters).
+ */
+const RNG: TtlvItem = item.struct(Tag.RandomNumberGenerator, [
+  item.enum(Tag.RNGAlgorithm, RNGAlgorithm.DRBG),
+  item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+  item.int(Tag.CryptographicLength, 256),
+  item.enum(Tag.DRBGAlgorithm, DRBGAlgorithm.CTR),
 ]);
 
 export interface NewObjectSpec {
@@ -34,9 +62,25 @@ export interface NewObjectSpec {
   given: readonly Attribute[];
   /** Attributes the server derives from the key itself (algorithm, length, ...). */
   derived?: readonly Attribute[];
-  /** Bytes the Digest is taken over (the key material in its stored format). */
+  /** Bytes the Digest is taken over, in the key's default format (KMIP 2.1 §4.13). */
   digestOf?: { bytes: Uint8Array; keyFormatType?: number };
+  /** The server generated the key material (Create, Create Key Pair). */
+  generated?: boolean;
   uid?: string;
+}
+
+function boolOf(i: TtlvItem | undefined): boolean | undefined {
+  return i?.type === ItemType.Boolean ? i.value : undefined;
+}
+
+/** The state the lifecycle dates put a new object in (KMIP 2.1 §4.57). */
+function initialState(list: readonly Attribute[], now: bigint): number {
+  const bag = { attributes: [...list] };
+  const deactivation = dateOf(attr(bag, 'DeactivationDate'));
+  const activation = dateOf(attr(bag, 'ActivationDate'));
+  if (deactivation !== undefined && deactivation <= now) return State.Deactivated;
+  if (activation !== undefined && activation <= now) return State.Active;
+  return State.PreActive;
 }
 
 export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): ManagedObject {
@@ -46,31 +90,52 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
   const given = spec.given.filter(
     (a) => !SERVER_MAINTAINED.has(a.name) && !derivedNames.has(a.name),
   );
-  const activation = dateOf(attr({ attributes: [...given] }, 'ActivationDate'));
-  const state = activation !== undefined && activation <= ctx.now ? State.Active : State.PreActive;
+  const bag = { attributes: [...given] };
+  const state = initialState(given, ctx.now);
+  const sensitive = boolOf(attr(bag, 'Sensitive'));
+  const extractable = boolOf(attr(bag, 'Extractable'));
   const attributes: Attribute[] = [
     { name: 'UniqueIdentifier', value: item.text(Tag.UniqueIdentifier, uid) },
+    {
+      name: 'ShortUniqueIdentifier',
+      value: item.bytes(Tag.ShortUniqueIdentifier, createHash('sha256').update(uid).digest()),
+    },
     { name: 'ObjectType', value: item.enum(Tag.ObjectType, spec.objectType) },
     ...derived,
     ...given,
   ];
+  const add = (value: TtlvItem) => attributes.push({ name: tagName(value.tag), value });
   if (spec.digestOf !== undefined) {
-    attributes.push({
-      name: 'Digest',
-      value: item.struct(Tag.Digest, [
+    const { bytes, keyFormatType } = spec.digestOf;
+    add(
+      item.struct(Tag.Digest, [
         item.enum(Tag.HashingAlgorithm, HashingAlgorithm.SHA_256),
-        item.bytes(Tag.DigestValue, createHash('sha256').update(spec.digestOf.bytes).digest()),
-        ...(spec.digestOf.keyFormatType === undefined
-          ? []
-          : [item.enum(Tag.KeyFormatType, spec.digestOf.keyFormatType)]),
+        item.bytes(Tag.DigestValue, createHash('sha256').update(bytes).digest()),
+        ...(keyFormatType === undefined ? [] : [item.enum(Tag.KeyFormatType, keyFormatType)]),
       ]),
-    });
+    );
   }
-  attributes.push(
-    { name: 'InitialDate', value: item.date(Tag.InitialDate, ctx.now) },
-    { name: 'LastChangeDate', value: item.date(Tag.LastChangeDate, ctx.now) },
-    { name: 'State', value: item.enum(Tag.State, state) },
-  );
+  const block = spec.object.value.find((c) => c.tag === Tag.KeyBlock);
+  const format =
+    block?.type === ItemType.Structure
+      ? block.value.find((c) => c.tag === Tag.KeyFormatType)
+      : undefined;
+  if (format !== undefined) add(format);
+  add(item.date(Tag.InitialDate, ctx.now));
+  add(item.date(Tag.LastChangeDate, ctx.now));
+  add(item.date(Tag.OriginalCreationDate, ctx.now));
+  add(item.enum(Tag.State, state));
+  if (attr(bag, 'Fresh') === undefined) add(item.bool(Tag.Fresh, true));
+  if (sensitive === undefined) add(item.bool(Tag.Sensitive, false));
+  add(item.bool(Tag.AlwaysSensitive, sensitive ?? false));
+  if (extractable === undefined) add(item.bool(Tag.Extractable, true));
+  add(item.bool(Tag.NeverExtractable, extractable === false));
+  if (attr(bag, 'LeaseTime') === undefined)
+    add(item.interval(Tag.LeaseTime, DEFAULT_LEASE_SECONDS));
+  if (attr(bag, 'ProtectionStorageMask') === undefined) {
+    add(item.int(Tag.ProtectionStorageMask, ProtectionStorageMask.Software));
+  }
+  if (spec.generated) add(RNG);
   return {
     uid,
     owner: ctx.identity,

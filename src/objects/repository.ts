@@ -10,6 +10,7 @@ import type { IndexEntry, StoredObject } from '../store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
+import { versionAtLeast } from '../ttlv/spec/index.js';
 import type { ManagedObject } from './managed-object.js';
 
 /** Attribute sets are stored version-neutral, every attribute kept (1.x-only ones included). */
@@ -38,10 +39,14 @@ export function indexEntries(list: readonly Attribute[]): IndexEntry[] {
 function indexValue(item: TtlvItem): IndexEntry['value'] | undefined {
   switch (item.type) {
     case ItemType.Structure: {
+      // Name and Link are found by their text; any other structure by its whole encoding.
       const key = item.value.find(
         (c) => c.tag === Tag.NameValue || c.tag === Tag.LinkedObjectIdentifier,
       );
-      return key !== undefined && key.type === ItemType.TextString ? key.value : undefined;
+      if (key !== undefined) return key.type === ItemType.TextString ? key.value : undefined;
+      return `s:${encodeTtlv({ ...item, tag: 0 })
+        .subarray(8)
+        .toString('hex')}`;
     }
     case ItemType.Boolean:
       return item.value ? 1 : 0;
@@ -51,6 +56,14 @@ function indexValue(item: TtlvItem): IndexEntry['value'] | undefined {
     default:
       return item.value;
   }
+}
+
+/** KMIP 2.x names the missing object Object Not Found; 1.x has Item Not Found. */
+export function notFound(ctx: OperationContext, uid: string): KmipError {
+  return new KmipError(
+    versionAtLeast(ctx.version, '2.0') ? ResultReason.ObjectNotFound : ResultReason.ItemNotFound,
+    `no object with identifier ${uid}`,
+  );
 }
 
 export async function insertObject(ctx: OperationContext, mo: ManagedObject): Promise<void> {
@@ -71,7 +84,7 @@ export async function loadObject(
 ): Promise<ManagedObject> {
   const stored = await ctx.store.get(uid);
   if (stored === undefined || (!ctx.isAdmin && stored.owner !== ctx.identity)) {
-    throw new KmipError(ResultReason.ItemNotFound, `no object with identifier ${uid}`);
+    throw notFound(ctx, uid);
   }
   let object: StructureItem | null = null;
   if (opts.material && stored.material !== null) {

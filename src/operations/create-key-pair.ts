@@ -3,6 +3,7 @@
 // or 2.x Attributes forms). The two objects are linked both ways (Link attribute). The private
 // key is stored as PKCS#8, the public key as X.509 SubjectPublicKeyInfo.
 
+import { rsaPrivatePkcs8ToPkcs1, rsaPublicSpkiToPkcs1 } from '../crypto/key-formats.js';
 import { generateKeyPair, type KeyPairSpec } from '../crypto/keygen.js';
 import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
@@ -145,6 +146,17 @@ export const createKeyPair = operation({
     };
   },
 });
+
+/**
+ * The Digest is taken over the key in its default format (KMIP 1.4 §3.17, 2.1 §4.13): PKCS#1
+ * for RSA keys, the stored format otherwise.
+ */
+function digestSource(algorithm: number, objectType: number, format: number, der: Buffer) {
+  if (algorithm !== CryptographicAlgorithm.RSA) return { bytes: der, keyFormatType: format };
+  const pkcs1 =
+    objectType === ObjectType.PrivateKey ? rsaPrivatePkcs8ToPkcs1(der) : rsaPublicSpkiToPkcs1(der);
+  return { bytes: pkcs1, keyFormatType: KeyFormatType.PKCS_1 };
+}
 
 function link(type: number, uid: string): Attribute {
   return {

@@ -64,6 +64,7 @@ export const create = operation({
         { name: 'CryptographicLength', value: item.int(Tag.CryptographicLength, length) },
       ],
       digestOf: { bytes: material, keyFormatType: KeyFormatType.Raw },
+      generated: true,
     });
     await insertObject(ctx, mo);
     return { objectType: req.objectType, uniqueIdentifier: mo.uid };

@@ -2,11 +2,12 @@
 // requested Key Format Type. Pre-Active objects can be fetched (Barbican never activates).
 
 import { KmipError } from '../errors.js';
+import { item } from '../kmip/items.js';
 import { objectFields, objectKeyForTag } from '../kmip/object-fields.js';
 import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
 import { convertKeyFormat } from '../objects/key-format.js';
-import { objectTagFor } from '../objects/managed-object.js';
-import { loadObject } from '../objects/repository.js';
+import { attr, objectTagFor, setAttr } from '../objects/managed-object.js';
+import { loadObject, saveObject } from '../objects/repository.js';
 import type { StructureItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
@@ -34,6 +35,13 @@ export const get = operation({
   async run(req, ctx) {
     const uid = targetUid(req.uniqueIdentifier, ctx);
     const mo = await loadObject(ctx, uid, { material: true });
+    // KMIP 2.1 §4.54 Sensitive, §4.20 Extractable: such key material never leaves in clear.
+    if (attr(mo, 'Sensitive')?.value === true) {
+      throw new KmipError(ResultReason.Sensitive, `object ${uid} is sensitive`);
+    }
+    if (attr(mo, 'Extractable')?.value === false) {
+      throw new KmipError(ResultReason.NotExtractable, `object ${uid} is not extractable`);
+    }
     if (mo.object === null) {
       throw new KmipError(
         versionAtLeast(ctx.version, '2.0')
@@ -54,6 +62,11 @@ export const get = operation({
     const field = tag === undefined ? undefined : objectKeyForTag(tag);
     if (field === undefined) {
       throw new KmipError(ResultReason.GeneralFailure, `object ${uid} has an unknown type`);
+    }
+    // KMIP 2.1 §4.22 Fresh: false once the object has been given to a client.
+    if (attr(mo, 'Fresh')?.value === true) {
+      setAttr(mo, item.bool(Tag.Fresh, false));
+      await saveObject(ctx, mo);
     }
     return { objectType: mo.objectType, uniqueIdentifier: uid, [field]: object };
   },

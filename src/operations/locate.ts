@@ -10,7 +10,7 @@ import { int, many, opt, struct, text, versions } from '../kmip/schema.js';
 import { indexEntries } from '../objects/repository.js';
 import type { LocateFilter } from '../store/object-store.js';
 import { ItemType } from '../ttlv/item.js';
-import { ResultReason, StorageStatusMask, Tag } from '../ttlv/spec/generated.js';
+import { ResultReason, State, StorageStatusMask, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
 
 const LocateRequest = struct({
@@ -26,6 +26,9 @@ const LocateResponse = struct({
   locatedItems: opt(versions(int(Tag.LocatedItems), { since: '1.3' })),
   uniqueIdentifiers: many(text(Tag.UniqueIdentifier)),
 });
+
+/** Pre-Active, Active, Deactivated and Compromised are the contiguous values 1-4 (§11.47). */
+const LIVE_STATES = { min: State.PreActive, max: State.Compromised } as const;
 
 export function locateFilters(given: readonly Attribute[]): LocateFilter[] {
   const filters: LocateFilter[] = [];
@@ -69,9 +72,14 @@ export const locate = operation({
         'Maximum Items and Offset Items must not be negative',
       );
     }
+    const filters = locateFilters(given);
+    // Destroyed objects have no value to offer; they are found only when asked for by State.
+    if (!filters.some((f) => f.name === 'State')) {
+      filters.push({ name: 'State', op: 'range', min: LIVE_STATES.min, max: LIVE_STATES.max });
+    }
     const all = await ctx.store.locate({
       owner: ctx.isAdmin ? undefined : ctx.identity,
-      filters: locateFilters(given),
+      filters,
     });
     const page = all.slice(offset, max === undefined ? undefined : offset + max);
     return { locatedItems: all.length, uniqueIdentifiers: page };

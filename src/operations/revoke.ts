@@ -6,7 +6,7 @@ import { KmipError } from '../errors.js';
 import { item } from '../kmip/items.js';
 import { dateTime, enumeration, opt, struct, text } from '../kmip/schema.js';
 import { DESTROYED_STATES, requireState, transition } from '../objects/lifecycle.js';
-import { setAttr } from '../objects/managed-object.js';
+import { setAttr, wrongState } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
 import { ResultReason, RevocationReasonCode, State, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
@@ -36,7 +36,7 @@ export const revoke = operation({
     const uid = targetUid(req.uniqueIdentifier, ctx);
     const mo = await loadObject(ctx, uid);
     if (DESTROYED_STATES.includes(mo.state)) {
-      throw new KmipError(ResultReason.ItemNotFound, `object ${uid} has been destroyed`);
+      throw wrongState(ctx.version, `object ${uid} has been destroyed`);
     }
     const reason = req.revocationReason;
     const revocation = [item.enum(Tag.RevocationReasonCode, reason.code)];

@@ -345,9 +345,12 @@ describe.each(VERSIONS)('PyKMIP 0.10 at KMIP %s', (version) => {
     );
   });
 
-  it('Get of an unknown uid fails with Item Not Found', () => {
+  it('Get of an unknown uid fails with Item Not Found (Object Not Found in 2.x)', () => {
     const f = failure(run().get_unknown, 'Get unknown');
-    expect(f).toMatchObject({ status: 'OPERATION_FAILED', reason: 'ITEM_NOT_FOUND' });
+    expect(f).toMatchObject({
+      status: 'OPERATION_FAILED',
+      reason: is2x(version) ? 'OBJECT_NOT_FOUND' : 'ITEM_NOT_FOUND',
+    });
   });
 
   it('a batch of six items: ID Placeholder carries the new uid to Activate, Get Attributes, Get', () => {
@@ -387,7 +390,7 @@ describe.each(VERSIONS)('PyKMIP 0.10 at KMIP %s', (version) => {
       id: '01',
       operation: 'GET',
       status: 'OPERATION_FAILED',
-      reason: 'ITEM_NOT_FOUND',
+      reason: is2x(version) ? 'OBJECT_NOT_FOUND' : 'ITEM_NOT_FOUND',
     });
     expect(rest.filter((i) => i.status === 'SUCCESS')).toEqual([]);
     expect(stop.batch_count).toBe(stop.items.length);

@@ -193,7 +193,9 @@ describe.each(['1.4', '2.1'] as KmipVersion[])('key usability at KMIP %s', (vers
       [uidItem(uid), ecb, item.bytes(Tag.Data, BLOCK)],
       'mallory',
     );
-    expect(r.reason).toBe(ResultReason.ItemNotFound);
+    expect(r.reason).toBe(
+      version === '2.1' ? ResultReason.ObjectNotFound : ResultReason.ItemNotFound,
+    );
   });
 });
 

@@ -95,6 +95,9 @@ describe.each(['1.0', '1.2', '1.4', '2.0', '2.1'] as KmipVersion[])(
     const wrongState = version.startsWith('2')
       ? ResultReason.WrongKeyLifecycleState
       : ResultReason.PermissionDenied;
+    const notFound = version.startsWith('2')
+      ? ResultReason.ObjectNotFound
+      : ResultReason.ItemNotFound;
 
     it('creates Pre-Active objects that can be fetched and destroyed without activation', async () => {
       const s = testServer();
@@ -163,7 +166,7 @@ describe.each(['1.0', '1.2', '1.4', '2.0', '2.1'] as KmipVersion[])(
         Operation.Activate,
       ]) {
         const r = await op(s, version, operation, uidPayload(uid), 'mallory');
-        expect(r.resultReason).toBe(ResultReason.ItemNotFound);
+        expect(r.resultReason).toBe(notFound);
       }
       const located = await op(s, version, Operation.Locate, [], 'mallory');
       expect(payloadOf(located).filter((i) => i.tag === Tag.UniqueIdentifier)).toHaveLength(0);
@@ -284,5 +287,64 @@ describe('Locate', () => {
     const admin = testServer({ store: s.store, admins: ['root'] });
     const all = await op(admin, '2.1', Operation.Locate, [], 'root');
     expect(payloadOf(all).filter((i) => i.tag === Tag.UniqueIdentifier)).toHaveLength(5);
+  });
+});
+
+describe('server-maintained attributes', () => {
+  const boolAttr = async (s: ReturnType<typeof testServer>, uid: string, tag: number) => {
+    const r = await op(s, '2.1', Operation.GetAttributes, [
+      ...uidPayload(uid),
+      item.enum(Tag.AttributeReference, tag),
+    ]);
+    const v = childOf(find(payloadOf(r), Tag.Attributes), tag);
+    return v?.type === ItemType.Boolean ? v.value : undefined;
+  };
+
+  it('Fresh turns false once the key has been fetched', async () => {
+    const s = testServer();
+    const uid = await create(s, '2.1');
+    expect(await boolAttr(s, uid, Tag.Fresh)).toBe(true);
+    await op(s, '2.1', Operation.Get, uidPayload(uid));
+    expect(await boolAttr(s, uid, Tag.Fresh)).toBe(false);
+  });
+
+  it('a sensitive key cannot be fetched and records Always Sensitive', async () => {
+    const s = testServer();
+    const uid = await create(s, '2.1', 'alice', [item.bool(Tag.Sensitive, true)]);
+    const got = await op(s, '2.1', Operation.Get, uidPayload(uid));
+    expect(got.resultReason).toBe(ResultReason.Sensitive);
+    expect(await boolAttr(s, uid, Tag.AlwaysSensitive)).toBe(true);
+  });
+
+  it('Locate leaves destroyed objects out unless State asks for them', async () => {
+    const s = testServer();
+    const kept = await create(s, '2.1');
+    const gone = await create(s, '2.1');
+    await op(s, '2.1', Operation.Destroy, uidPayload(gone));
+    const ids = async (payload: TtlvItem[]) =>
+      payloadOf(await op(s, '2.1', Operation.Locate, payload))
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf);
+    expect(await ids([])).toEqual([kept]);
+    expect(
+      await ids([item.struct(Tag.Attributes, [item.enum(Tag.State, State.Destroyed)])]),
+    ).toEqual([gone]);
+  });
+
+  it('Locate matches a structured attribute by its whole value', async () => {
+    const s = testServer();
+    const asi = (data: string) =>
+      item.struct(Tag.ApplicationSpecificInformation, [
+        item.text(Tag.ApplicationNamespace, 'LIBRARY-LTO'),
+        item.text(Tag.ApplicationData, data),
+      ]);
+    await create(s, '2.1', 'alice', [asi('tape-1')]);
+    const wanted = await create(s, '2.1', 'alice', [asi('tape-2')]);
+    const r = await op(s, '2.1', Operation.Locate, [item.struct(Tag.Attributes, [asi('tape-2')])]);
+    expect(
+      payloadOf(r)
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf),
+    ).toEqual([wanted]);
   });
 });
