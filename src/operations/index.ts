@@ -4,9 +4,13 @@
 import { Operation } from '../ttlv/spec/generated.js';
 import { activate } from './activate.js';
 import { addAttribute } from './add-attribute.js';
+import { archive } from './archive.js';
+import { cancel } from './cancel.js';
+import { check } from './check.js';
 import type { OperationHandler } from './context.js';
 import { create } from './create.js';
 import { createKeyPair } from './create-key-pair.js';
+import { createSplitKey } from './create-split-key.js';
 import { decrypt } from './decrypt.js';
 import { deleteAttribute } from './delete-attribute.js';
 import { destroy } from './destroy.js';
@@ -15,13 +19,21 @@ import { encrypt } from './encrypt.js';
 import { get } from './get.js';
 import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
+import { getUsageAllocation } from './get-usage-allocation.js';
 import { hash } from './hash.js';
+import { joinSplitKey } from './join-split-key.js';
 import { locate } from './locate.js';
 import { mac } from './mac.js';
 import { macVerify } from './mac-verify.js';
 import { modifyAttribute } from './modify-attribute.js';
+import { obtainLease } from './obtain-lease.js';
+import { ping } from './ping.js';
+import { poll } from './poll.js';
 import { query } from './query.js';
+import { recover } from './recover.js';
 import { register } from './register.js';
+import { reKey } from './rekey.js';
+import { reKeyKeyPair } from './rekey-key-pair.js';
 import { revoke } from './revoke.js';
 import { rngRetrieve } from './rng-retrieve.js';
 import { setAttribute } from './set-attribute.js';
@@ -56,4 +68,16 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.Sign, sign],
   [Operation.SignatureVerify, signatureVerify],
   [Operation.SetAttribute, setAttribute],
+  [Operation.Archive, archive],
+  [Operation.Cancel, cancel],
+  [Operation.Check, check],
+  [Operation.CreateSplitKey, createSplitKey],
+  [Operation.GetUsageAllocation, getUsageAllocation],
+  [Operation.JoinSplitKey, joinSplitKey],
+  [Operation.ObtainLease, obtainLease],
+  [Operation.Ping, ping],
+  [Operation.Poll, poll],
+  [Operation.ReKey, reKey],
+  [Operation.ReKeyKeyPair, reKeyKeyPair],
+  [Operation.Recover, recover],
 ]);
