@@ -16,6 +16,7 @@
 // Recommended Curve is not derived: it is no attribute of its own in any KMIP version, only a
 // field of Cryptographic Domain Parameters, which is optional and which PyKMIP 0.10 cannot parse.
 
+import { X509Certificate } from 'node:crypto';
 import { inspectKeyDer, type KeyDerInfo } from '../crypto/key-formats.js';
 import type { KeyAlgorithmName } from '../crypto/oids.js';
 import { type CertificateInfo, parseCertificate } from '../crypto/x509.js';
@@ -30,7 +31,14 @@ import {
   KeyFormatType,
   Tag,
 } from '../ttlv/spec/generated.js';
-import { enumDefForTag, enumName, enumValue, tagDef, tagName } from '../ttlv/spec/index.js';
+import {
+  enumDefForTag,
+  enumName,
+  enumValue,
+  tagDef,
+  tagDefByName,
+  tagName,
+} from '../ttlv/spec/index.js';
 import { attr } from './managed-object.js';
 
 export function derivedAttributes(
@@ -225,7 +233,7 @@ function certificateAttributes(object: StructureItem): Found {
     if (!(err instanceof KmipError)) throw err;
     throw invalidField(`Certificate Value is not a valid X.509 certificate (${err.message})`);
   }
-  always.push(...x509Attributes(cert), ...x509Attributes1x(cert));
+  always.push(...x509Attributes(cert), ...x509Attributes1x(cert), ...nameComponents(cert));
   const signature = enumValue(Tag.DigitalSignatureAlgorithm, cert.signatureAlgorithm);
   if (signature !== undefined) always.push(item.enum(Tag.DigitalSignatureAlgorithm, signature));
   return {
@@ -233,6 +241,42 @@ function certificateAttributes(object: StructureItem): Found {
     length: cert.publicKeyLengthBits,
     always,
   };
+}
+
+/**
+ * KMIP 1.4+ Certificate Subject/Issuer CN, O, OU, Email, C, ST, L, UID, Serial Number, Title,
+ * DC and DN Qualifier (KMIP 2.1 §4.8-4.9): one text attribute per name component.
+ */
+const NAME_COMPONENTS: ReadonlyArray<[string, string]> = [
+  ['CN', 'CN'],
+  ['O', 'O'],
+  ['OU', 'OU'],
+  ['emailAddress', 'Email'],
+  ['C', 'C'],
+  ['ST', 'ST'],
+  ['L', 'L'],
+  ['UID', 'UID'],
+  ['serialNumber', 'SerialNumber'],
+  ['title', 'Title'],
+  ['DC', 'DC'],
+  ['dnQualifier', 'DNQualifier'],
+];
+
+function nameComponents(cert: CertificateInfo): TtlvItem[] {
+  const x509 = new X509Certificate(cert.der);
+  const out: TtlvItem[] = [];
+  for (const [side, text] of [
+    ['Subject', x509.subject],
+    ['Issuer', x509.issuer],
+  ] as const) {
+    for (const line of text.split('\n')) {
+      const eq = line.indexOf('=');
+      const kind = NAME_COMPONENTS.find(([short]) => short === line.slice(0, eq));
+      const tag = kind && tagDefByName(`Certificate${side}${kind[1]}`)?.tag;
+      if (tag !== undefined) out.push(item.text(tag, line.slice(eq + 1)));
+    }
+  }
+  return out;
 }
 
 /** KMIP 1.1+ X.509 Certificate Identifier, Subject and Issuer: DER names and serial number. */

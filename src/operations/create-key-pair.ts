@@ -120,7 +120,8 @@ export const createKeyPair = operation({
         ]),
         given,
         derived,
-        digestOf: { bytes: der, keyFormatType: format },
+        digestOf: digestSource(algorithm, objectType, format, der),
+        generated: true,
       });
     const privateKey = half(
       ObjectType.PrivateKey,

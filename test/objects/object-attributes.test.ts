@@ -405,6 +405,16 @@ describe('Register derives certificate attributes', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('KMIP 2.1: the subject and issuer name components, one attribute each', async () => {
+    const got = await attributes2x(uid);
+    const text = (tag: number) =>
+      got.one(tag).map((i) => (i.type === ItemType.TextString ? i.value : ''));
+    expect(text(Tag.CertificateSubjectCN)).toEqual(['leaf']);
+    expect(text(Tag.CertificateSubjectO)).toEqual(['kmipd']);
+    expect(text(Tag.CertificateIssuerCN)).toEqual(['kmipd test CA']);
+    expect(text(Tag.CertificateIssuerO)).toEqual([]);
+  });
+
   it('KMIP 2.1: type, length, X.509 identifier/subject/issuer, signature and key algorithm', async () => {
     const got = await attributes2x(uid);
     expect(numberOf(got.one(Tag.CertificateType)[0])).toBe(CertificateType.X_509);

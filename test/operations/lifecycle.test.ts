@@ -6,6 +6,7 @@ import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
 import {
   CryptographicAlgorithm,
   CryptographicUsageMask,
+  KeyFormatType,
   ObjectType,
   Operation,
   ResultReason,
@@ -346,5 +347,33 @@ describe('server-maintained attributes', () => {
         .filter((i) => i.tag === Tag.UniqueIdentifier)
         .map(textOf),
     ).toEqual([wanted]);
+  });
+});
+
+describe('Create Key Pair', () => {
+  it('takes the Digest of RSA keys over PKCS#1 and records the generator', async () => {
+    const s = testServer();
+    const res = await s.send('2.1', [
+      {
+        operation: Operation.CreateKeyPair,
+        payload: [
+          item.struct(Tag.CommonAttributes, [
+            item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.RSA),
+            item.int(Tag.CryptographicLength, 2048),
+          ]),
+        ],
+      },
+    ]);
+    const priv = textOf(find(payloadOf(res.batchItems[0]), Tag.PrivateKeyUniqueIdentifier))!;
+    const r = await op(s, '2.1', Operation.GetAttributes, [
+      ...uidPayload(priv),
+      item.enum(Tag.AttributeReference, Tag.Digest),
+      item.enum(Tag.AttributeReference, Tag.RandomNumberGenerator),
+    ]);
+    const attrs = find(payloadOf(r), Tag.Attributes);
+    expect(childOf(childOf(attrs, Tag.Digest), Tag.KeyFormatType)?.value).toBe(
+      KeyFormatType.PKCS_1,
+    );
+    expect(childOf(attrs, Tag.RandomNumberGenerator)).toBeDefined();
   });
 });
