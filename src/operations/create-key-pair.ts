@@ -23,6 +23,7 @@ import {
 } from '../ttlv/spec/generated.js';
 import { enumName } from '../ttlv/spec/index.js';
 import { operation } from './context.js';
+import { requireQuantumSafe } from './create.js';
 
 const CreateKeyPairRequest = struct({
   commonTemplateAttribute: opt(templateAttribute(Tag.CommonTemplateAttribute)),
@@ -99,6 +100,7 @@ export const createKeyPair = operation({
     if (algorithm === undefined) {
       throw new KmipError(ResultReason.InvalidField, 'Cryptographic Algorithm is required');
     }
+    requireQuantumSafe([...common, ...priv, ...pub], false);
     const pair = await generateKeyPair(
       keyPairSpec(algorithm, pick(lists, 'CryptographicLength'), curveOf(lists)),
     );

@@ -10,6 +10,7 @@ import { enumeration, opt, struct, text } from '../kmip/schema.js';
 import { attr } from '../objects/managed-object.js';
 import { keyBlock, newManagedObject } from '../objects/new-object.js';
 import { insertObject } from '../objects/repository.js';
+import { ItemType } from '../ttlv/item.js';
 import { KeyFormatType, ObjectType, ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { enumName } from '../ttlv/spec/index.js';
 import { operation } from './context.js';
@@ -41,6 +42,17 @@ export function requiredNumber(list: readonly Attribute[], name: string): number
   return v;
 }
 
+/**
+ * KMIP 2.1 §4.49 Quantum Safe: a key asked to be quantum safe must be one. Symmetric keys of
+ * 256 bits or more are; shorter ones and every classical asymmetric key are not.
+ */
+export function requireQuantumSafe(list: readonly Attribute[], safe: boolean): void {
+  const asked = attr({ attributes: [...list] }, 'QuantumSafe');
+  if (asked?.type === ItemType.Boolean && asked.value && !safe) {
+    throw new KmipError(ResultReason.GeneralFailure, 'the requested key would not be quantum safe');
+  }
+}
+
 export const create = operation({
   request: CreateRequest,
   response: CreateResponse,
@@ -52,6 +64,7 @@ export const create = operation({
     const algorithm = requiredNumber(given, 'CryptographicAlgorithm');
     const length = requiredNumber(given, 'CryptographicLength');
     const name = enumName(Tag.CryptographicAlgorithm, algorithm) ?? `0x${algorithm.toString(16)}`;
+    requireQuantumSafe(given, length >= 256);
     const material = generateSymmetricKey(name, length);
     const mo = newManagedObject(ctx, {
       objectType: ObjectType.SymmetricKey,

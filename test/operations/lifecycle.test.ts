@@ -377,3 +377,20 @@ describe('Create Key Pair', () => {
     expect(childOf(attrs, Tag.RandomNumberGenerator)).toBeDefined();
   });
 });
+
+describe('Quantum Safe', () => {
+  it('refuses a key asked to be quantum safe that is not, and makes one that is', async () => {
+    const s = testServer();
+    const ask = (length: number) =>
+      op(s, '2.1', Operation.Create, [
+        item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
+        item.struct(Tag.Attributes, [
+          item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+          item.int(Tag.CryptographicLength, length),
+          item.bool(Tag.QuantumSafe, true),
+        ]),
+      ]);
+    expect((await ask(128)).resultReason).toBe(ResultReason.GeneralFailure);
+    expect((await ask(256)).resultStatus).toBe(ResultStatus.Success);
+  });
+});
