@@ -38,6 +38,12 @@ export const DEFAULT_BATCH = 500;
 export const DEFAULT_GRACE_MS = 2500;
 /** Lost compare-and-swaps on one object before it is reported as failed. */
 const MAX_ATTEMPTS = 20;
+/**
+ * Sweeps before giving up on objects that keep arriving under older versions: a server
+ * that cannot open the new KEK keeps wrapping with the old one and would never let a
+ * rotation settle.
+ */
+const MAX_SWEEPS = 6;
 
 function rotateError(message: string): KmipError {
   return new KmipError(ResultReason.GeneralFailure, message);
@@ -103,6 +109,8 @@ export interface RewrapSummary {
   sweeps: number;
   /** stopAfter was reached. */
   interrupted: boolean;
+  /** The last sweep still found new objects under older versions (see MAX_SWEEPS). */
+  unsettled: boolean;
 }
 
 /** Objects not wrapped by `kekId`, counted a page at a time. */
@@ -150,6 +158,7 @@ export async function rewrapAll(o: RewrapOptions): Promise<RewrapSummary> {
     failed: [],
     sweeps: 0,
     interrupted: false,
+    unsettled: false,
   };
   const batch = o.batch ?? DEFAULT_BATCH;
   const grace = o.graceMs ?? DEFAULT_GRACE_MS;
@@ -191,6 +200,10 @@ export async function rewrapAll(o: RewrapOptions): Promise<RewrapSummary> {
       }
     }
     if (moved === 0 && (s.sweeps > 1 || grace === 0)) return s;
+    if (s.sweeps >= MAX_SWEEPS) {
+      s.unsettled = true;
+      return s;
+    }
     if (grace > 0) await sleep(grace);
   }
 }
@@ -252,7 +265,7 @@ export async function rotateKek(o: RotateOptions): Promise<RotateResult> {
       stopAfter: o.stopAfter,
       progress: o.progress,
     });
-    const complete = !summary.interrupted && summary.failed.length === 0;
+    const complete = !summary.interrupted && !summary.unsettled && summary.failed.length === 0;
     if (complete) await clearRotating(dataDir);
     return { target, how, complete, summary };
   } finally {

@@ -103,6 +103,29 @@ describe('rotation software → software', () => {
   });
 });
 
+describe('a server stuck on the old KEK', () => {
+  it('objects that keep arriving under the old version leave the rotation unsettled, not looping', async () => {
+    const s = testServer({ store, wrapper: keyring });
+    await populate(s);
+    // A server that cannot switch: it wraps with version 1 whatever `current` says.
+    const v1 = await keyring.wrapperFor(keyring.current);
+    const stuck = testServer({ store, wrapper: v1 });
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        createdUids(await stuck.raw(createRequest(1)));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const r = await rotateKek({ dataDir: dir, store, graceMs: 30 });
+    stop = true;
+    await load;
+    expect(r.complete).toBe(false);
+    expect(r.summary).toMatchObject({ unsettled: true, sweeps: 6, failed: [] });
+    expect(await readRotating(dir)).toBe(2);
+  });
+});
+
 describe('resumption', () => {
   it('an interrupted rotation continues with the same version, not a new one', async () => {
     const s = testServer({ store, wrapper: keyring });

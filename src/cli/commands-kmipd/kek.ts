@@ -227,6 +227,12 @@ const rotate: CommandModule<object, RotateArgs> = {
           `${s.failed.length} failed\n`,
       );
       for (const f of s.failed) process.stdout.write(`failed: object ${f.uid}: ${f.reason}\n`);
+      if (s.unsettled) {
+        process.stdout.write(
+          `objects keep arriving under older KEK versions after ${s.sweeps} sweeps: ` +
+            `check that every server can open KEK version ${r.target.version} (see its log)\n`,
+        );
+      }
       if (!r.complete) {
         process.stdout.write('rotation unfinished: run kmipd kek rotate again to resume\n');
         process.exitCode = 1;
