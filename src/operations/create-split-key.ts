@@ -26,8 +26,7 @@ import {
 } from '../ttlv/spec/generated.js';
 import { enumName } from '../ttlv/spec/index.js';
 import { requireOnline } from './archive.js';
-import type { OperationContext } from './context.js';
-import { operation } from './context.js';
+import { type OperationContext, operation } from './context.js';
 import { givenAttributes, requiredNumber } from './create.js';
 
 const CreateSplitKeyRequest = struct({

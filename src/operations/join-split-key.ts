@@ -25,8 +25,7 @@ import {
 } from '../ttlv/spec/generated.js';
 import { enumName } from '../ttlv/spec/index.js';
 import { requireOnline } from './archive.js';
-import type { OperationContext } from './context.js';
-import { operation } from './context.js';
+import { type OperationContext, operation } from './context.js';
 import { givenAttributes } from './create.js';
 import { keyBytes, SPLITTABLE } from './create-split-key.js';
 import { versionReason } from './crypto-usage.js';
