@@ -1,7 +1,7 @@
 // KMIP 2.1 §6.1.9 Create Key Pair (KMIP 1.4 §4.2): RSA, EC (P-256/384/521), DSA, Ed25519.
 // Attributes come as common plus private- and public-specific ones (1.x Template-Attribute
-// or 2.x Attributes forms). The two objects are linked both ways (Link attribute). The private
-// key is stored as PKCS#8, the public key as X.509 SubjectPublicKeyInfo.
+// or 2.x Attributes forms). The two objects are linked both ways (Link attribute). See
+// storedForms for the formats the keys are kept in.
 
 import { rsaPrivatePkcs8ToPkcs1, rsaPublicSpkiToPkcs1 } from '../crypto/key-formats.js';
 import { generateKeyPair, type KeyPairSpec } from '../crypto/keygen.js';
@@ -108,37 +108,28 @@ export const createKeyPair = operation({
       { name: 'CryptographicAlgorithm', value: item.enum(Tag.CryptographicAlgorithm, algorithm) },
       { name: 'CryptographicLength', value: item.int(Tag.CryptographicLength, pair.lengthBits) },
     ];
-    const half = (
-      objectType: number,
-      tag: number,
-      format: number,
-      der: Buffer,
-      given: Attribute[],
-    ) =>
+    const half = (objectType: number, tag: number, stored: StoredKey, given: Attribute[]) =>
       newManagedObject(ctx, {
         objectType,
         object: item.struct(tag, [
-          keyBlock(format, item.bytes(Tag.KeyMaterial, der), algorithm, pair.lengthBits),
+          keyBlock(
+            stored.format,
+            item.bytes(Tag.KeyMaterial, stored.der),
+            algorithm,
+            pair.lengthBits,
+          ),
         ]),
         given,
         derived,
-        digestOf: digestSource(algorithm, objectType, format, der),
+        digestOf: { bytes: stored.der, keyFormatType: stored.format },
         generated: true,
       });
-    const privateKey = half(
-      ObjectType.PrivateKey,
-      Tag.PrivateKey,
-      KeyFormatType.PKCS_8,
-      pair.privateKeyDer,
-      [...common, ...priv],
-    );
-    const publicKey = half(
-      ObjectType.PublicKey,
-      Tag.PublicKey,
-      KeyFormatType.X_509,
-      pair.publicKeyDer,
-      [...common, ...pub],
-    );
+    const [privateForm, publicForm] = storedForms(algorithm, pair.privateKeyDer, pair.publicKeyDer);
+    const privateKey = half(ObjectType.PrivateKey, Tag.PrivateKey, privateForm, [
+      ...common,
+      ...priv,
+    ]);
+    const publicKey = half(ObjectType.PublicKey, Tag.PublicKey, publicForm, [...common, ...pub]);
     privateKey.attributes.push(link(LinkType.PublicKeyLink, publicKey.uid));
     publicKey.attributes.push(link(LinkType.PrivateKeyLink, privateKey.uid));
     await insertObject(ctx, privateKey);
@@ -150,15 +141,28 @@ export const createKeyPair = operation({
   },
 });
 
+interface StoredKey {
+  format: number;
+  der: Buffer;
+}
+
 /**
- * The Digest is taken over the key in its default format (KMIP 1.4 §3.17, 2.1 §4.13): PKCS#1
- * for RSA keys, the stored format otherwise.
+ * The formats new keys are kept in, which Get returns unless asked otherwise and which the
+ * Digest is taken over: RSA keys as PKCS#1, the default format of KMIP 1.4 §3.17 and 2.1
+ * §4.13 and the one the KMIP test cases and PyKMIP's server use; other keys as PKCS#8 and
+ * X.509 SubjectPublicKeyInfo. Get converts to any other supported format on request.
  */
-function digestSource(algorithm: number, objectType: number, format: number, der: Buffer) {
-  if (algorithm !== CryptographicAlgorithm.RSA) return { bytes: der, keyFormatType: format };
-  const pkcs1 =
-    objectType === ObjectType.PrivateKey ? rsaPrivatePkcs8ToPkcs1(der) : rsaPublicSpkiToPkcs1(der);
-  return { bytes: pkcs1, keyFormatType: KeyFormatType.PKCS_1 };
+function storedForms(algorithm: number, pkcs8: Buffer, spki: Buffer): [StoredKey, StoredKey] {
+  if (algorithm === CryptographicAlgorithm.RSA) {
+    return [
+      { format: KeyFormatType.PKCS_1, der: rsaPrivatePkcs8ToPkcs1(pkcs8) },
+      { format: KeyFormatType.PKCS_1, der: rsaPublicSpkiToPkcs1(spki) },
+    ];
+  }
+  return [
+    { format: KeyFormatType.PKCS_8, der: pkcs8 },
+    { format: KeyFormatType.X_509, der: spki },
+  ];
 }
 
 function link(type: number, uid: string): Attribute {

@@ -2,9 +2,9 @@
 // none is named, in the form of the request's version. Attributes the version does not define
 // are left out.
 
-import { attribute1x, attributeSet } from '../kmip/attribute-fields.js';
+import { attributeSet, indexedAttribute1x } from '../kmip/attribute-fields.js';
 import { attributeName1x, attributeReference } from '../kmip/attribute-names.js';
-import { attributeInVersion } from '../kmip/attributes.js';
+import { type Attribute, attributeInVersion } from '../kmip/attributes.js';
 import { many, opt, struct, text, versions } from '../kmip/schema.js';
 import { loadObject } from '../objects/repository.js';
 import { Tag } from '../ttlv/spec/generated.js';
@@ -19,7 +19,7 @@ const GetAttributesRequest = struct({
 
 const GetAttributesResponse = struct({
   uniqueIdentifier: text(Tag.UniqueIdentifier),
-  attributeList: many(versions(attribute1x(), { until: '1.4' })),
+  attributeList: many(versions(indexedAttribute1x(), { until: '1.4' })),
   attributes: opt(attributeSet(Tag.Attributes)),
 });
 
@@ -33,6 +33,16 @@ export const getAttributes = operation({
     const visible = mo.attributes.filter((a) => attributeInVersion(a, ctx.version));
     const chosen = wanted.length === 0 ? visible : visible.filter((a) => wanted.includes(a.name));
     // Each form is declared for its versions; the writer keeps the one the client speaks.
-    return { uniqueIdentifier: uid, attributeList: chosen, attributes: chosen };
+    return { uniqueIdentifier: uid, attributeList: withIndexes(chosen), attributes: chosen };
   },
 });
+
+/** KMIP 1.x Attribute Index: the position of an instance among those of its attribute. */
+function withIndexes(list: readonly Attribute[]) {
+  const seen = new Map<string, number>();
+  return list.map((attribute) => {
+    const index = seen.get(attribute.name) ?? 0;
+    seen.set(attribute.name, index + 1);
+    return { attribute, index };
+  });
+}

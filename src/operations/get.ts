@@ -11,6 +11,7 @@ import { loadObject, saveObject } from '../objects/repository.js';
 import type { StructureItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
+import { requireOnline } from './archive.js';
 import { operation } from './context.js';
 import { targetUid } from './target.js';
 
@@ -35,6 +36,7 @@ export const get = operation({
   async run(req, ctx) {
     const uid = targetUid(req.uniqueIdentifier, ctx);
     const mo = await loadObject(ctx, uid, { material: true });
+    requireOnline(mo);
     // KMIP 2.1 §4.54 Sensitive, §4.20 Extractable: such key material never leaves in clear.
     if (attr(mo, 'Sensitive')?.value === true) {
       throw new KmipError(ResultReason.Sensitive, `object ${uid} is sensitive`);

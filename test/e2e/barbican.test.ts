@@ -121,16 +121,16 @@ describe.each(MODES)('Barbican KMIP secret store %s', (mode) => {
     const publicKey = createPublicKey({
       key: Buffer.from(pub.value, 'hex'),
       format: 'der',
-      type: 'spki',
+      type: 'pkcs1',
     });
     expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     const privateKey = createPrivateKey({
       key: Buffer.from(priv.value, 'hex'),
       format: 'der',
-      type: 'pkcs8',
+      type: 'pkcs1',
     });
     expect(
-      createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('hex'),
+      createPublicKey(privateKey).export({ format: 'der', type: 'pkcs1' }).toString('hex'),
     ).toBe(pub.value);
   });
 

@@ -394,3 +394,20 @@ describe('Quantum Safe', () => {
     expect((await ask(256)).resultStatus).toBe(ResultStatus.Success);
   });
 });
+
+describe('Archive', () => {
+  it('an archived key cannot be fetched until it is recovered', async () => {
+    const s = testServer();
+    const uid = await create(s, '2.1');
+    expect((await op(s, '2.1', Operation.Archive, uidPayload(uid))).resultStatus).toBe(
+      ResultStatus.Success,
+    );
+    expect((await op(s, '2.1', Operation.Get, uidPayload(uid))).resultReason).toBe(
+      ResultReason.ObjectArchived,
+    );
+    await op(s, '2.1', Operation.Recover, uidPayload(uid));
+    expect((await op(s, '2.1', Operation.Get, uidPayload(uid))).resultStatus).toBe(
+      ResultStatus.Success,
+    );
+  });
+});

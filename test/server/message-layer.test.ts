@@ -176,7 +176,8 @@ describe('batches', () => {
 
   it('answers an operation without a handler with Operation Not Supported', async () => {
     const s = testServer();
-    const res = await s.send('1.4', [{ operation: Operation.Poll }]);
+    // An operation value no KMIP version defines (vendor range).
+    const res = await s.send('1.4', [{ operation: 0x8000_0001 }]);
     expect(res.batchItems[0]?.resultReason).toBe(ResultReason.OperationNotSupported);
   });
 
