@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { KmipError } from '../errors.js';
 import { benchCommand } from './commands/bench.js';
 import { conformanceCommand } from './commands/conformance.js';
+import { opsCommands } from './commands/ops/index.js';
 import { ttlvCommand } from './commands/ttlv.js';
 
 class UsageError extends Error {}
@@ -28,6 +29,7 @@ try {
     .usage('$0 <command> [options]\n\nKMIP client and TTLV tools.')
     .command(ttlvCommand)
     .command(conformanceCommand)
+    .command(opsCommands)
     .command(benchCommand)
     .demandCommand(1, 'name a command')
     .strict()

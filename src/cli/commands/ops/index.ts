@@ -1,0 +1,16 @@
+// The `kmip` client commands, one KMIP operation (or a few) each; registered in src/cli/kmip.ts.
+
+import type { CommandModule } from 'yargs';
+import { attrsCommand } from './attrs.js';
+import { cryptoCommands } from './crypto.js';
+import { destroyCommand } from './destroy.js';
+import { objectCommands } from './objects.js';
+import { serverInfoCommands } from './server-info.js';
+
+export const opsCommands = [
+  ...objectCommands,
+  destroyCommand,
+  attrsCommand,
+  ...cryptoCommands,
+  ...serverInfoCommands,
+] as unknown as CommandModule[];
