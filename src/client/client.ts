@@ -17,6 +17,7 @@ import type { RegisterInput } from './objects.js';
 import {
   activateOp,
   addAttributeOp,
+  archiveOp,
   type CreateArgs,
   type CreateKeyPairArgs,
   type CryptoArgs,
@@ -45,9 +46,15 @@ import {
   macVerifyOp,
   modifyAttributeOp,
   type OpSpec,
+  obtainLeaseOp,
   queryOp,
+  type ReKeyArgs,
+  type ReKeyKeyPairArgs,
   type RevokeArgs,
+  recoverOp,
   registerOp,
+  reKeyKeyPairOp,
+  reKeyOp,
   revokeOp,
   rngRetrieveOp,
   setAttributeOp,
@@ -278,6 +285,22 @@ export class KmipClient {
   destroy(uid: string) {
     return this.call(destroyOp, { uid });
   }
+  archive(uid: string) {
+    return this.call(archiveOp, { uid });
+  }
+  recover(uid: string) {
+    return this.call(recoverOp, { uid });
+  }
+  obtainLease(uid: string) {
+    return this.call(obtainLeaseOp, { uid });
+  }
+  /** A new key replacing `uid`, with the old key's attributes (KMIP 2.1 §6.1.40). */
+  reKey(uid: string, opts: Omit<ReKeyArgs, 'uid'> = {}) {
+    return this.call(reKeyOp, { ...opts, uid });
+  }
+  reKeyKeyPair(privateKeyUid: string, opts: Omit<ReKeyKeyPairArgs, 'privateKeyUid'> = {}) {
+    return this.call(reKeyKeyPairOp, { ...opts, privateKeyUid });
+  }
   encrypt(uid: string, data: Uint8Array, opts: Omit<EncryptArgs, 'uid' | 'data'> = {}) {
     return this.call(encryptOp, { ...opts, uid, data });
   }
@@ -464,6 +487,21 @@ export class Batch<R extends unknown[]> {
   }
   destroy(args: Target = {}) {
     return this.add(destroyOp, args);
+  }
+  archive(args: Target = {}) {
+    return this.add(archiveOp, args);
+  }
+  recover(args: Target = {}) {
+    return this.add(recoverOp, args);
+  }
+  obtainLease(args: Target = {}) {
+    return this.add(obtainLeaseOp, args);
+  }
+  reKey(args: ReKeyArgs = {}) {
+    return this.add(reKeyOp, args);
+  }
+  reKeyKeyPair(args: ReKeyKeyPairArgs = {}) {
+    return this.add(reKeyKeyPairOp, args);
   }
   encrypt(args: EncryptArgs) {
     return this.add(encryptOp, args);

@@ -12,6 +12,7 @@ import type { CryptographicParameters } from '../kmip/cryptographic-parameters.j
 import type { StructSchema } from '../kmip/schema.js';
 import { activate } from '../operations/activate.js';
 import { addAttribute } from '../operations/add-attribute.js';
+import { archive } from '../operations/archive.js';
 import { create } from '../operations/create.js';
 import { createKeyPair } from '../operations/create-key-pair.js';
 import { decrypt } from '../operations/decrypt.js';
@@ -27,8 +28,12 @@ import { locate } from '../operations/locate.js';
 import { mac } from '../operations/mac.js';
 import { macVerify } from '../operations/mac-verify.js';
 import { modifyAttribute } from '../operations/modify-attribute.js';
+import { obtainLease } from '../operations/obtain-lease.js';
 import { query } from '../operations/query.js';
+import { recover } from '../operations/recover.js';
 import { register } from '../operations/register.js';
+import { reKey } from '../operations/rekey.js';
+import { reKeyKeyPair } from '../operations/rekey-key-pair.js';
 import { revoke } from '../operations/revoke.js';
 import { rngRetrieve } from '../operations/rng-retrieve.js';
 import { setAttribute } from '../operations/set-attribute.js';
@@ -244,7 +249,7 @@ export const getAttributesOp = op({
     return { uniqueIdentifier: a.uid, attributeNames: names, attributeReferences: names };
   },
   result: (r): AttributesResult => {
-    const list = [...r.attributeList, ...(r.attributes ?? [])];
+    const list = [...r.attributeList.map((a) => a.attribute), ...(r.attributes ?? [])];
     return { uid: r.uniqueIdentifier, list, values: attributeRecord(list) };
   },
 });
@@ -391,6 +396,67 @@ export const locateOp = op({
 
 export const activateOp = uidOnly<Target>(Operation.Activate, activate);
 export const destroyOp = uidOnly<Target>(Operation.Destroy, destroy);
+export const archiveOp = uidOnly<Target>(Operation.Archive, archive);
+export const recoverOp = uidOnly<Target>(Operation.Recover, recover);
+
+export interface LeaseResult extends UidResult {
+  /** Seconds. */
+  leaseTime?: number;
+  lastChangeDate?: Date;
+}
+
+export const obtainLeaseOp = op({
+  operation: Operation.ObtainLease,
+  schemas: obtainLease,
+  payload: (a: Target) => ({ uniqueIdentifier: a.uid }),
+  result: (r): LeaseResult => ({
+    uid: r.uniqueIdentifier,
+    leaseTime: r.leaseTime,
+    lastChangeDate:
+      r.lastChangeDate === undefined ? undefined : new Date(Number(r.lastChangeDate) * 1000),
+  }),
+});
+
+export interface ReKeyArgs extends Target {
+  /** Seconds between the new key's Initialization Date and its Activation Date. */
+  offset?: number;
+  attributes?: AttributeInput;
+}
+
+export const reKeyOp = op({
+  operation: Operation.ReKey,
+  schemas: reKey,
+  payload: (a: ReKeyArgs) => {
+    const list = toAttributes(a.attributes);
+    return {
+      uniqueIdentifier: a.uid,
+      offset: a.offset,
+      templateAttribute: list.length > 0 ? list : undefined,
+      attributes: list.length > 0 ? list : undefined,
+    };
+  },
+  result: (r): UidResult => ({ uid: r.uniqueIdentifier }),
+});
+
+export interface ReKeyKeyPairArgs extends CreateKeyPairArgs {
+  /** The private key to replace; in a batch, absent means the ID Placeholder. */
+  privateKeyUid?: string;
+  offset?: number;
+}
+
+export const reKeyKeyPairOp = op({
+  operation: Operation.ReKeyKeyPair,
+  schemas: reKeyKeyPair,
+  payload: (a: ReKeyKeyPairArgs, v) => ({
+    ...createKeyPairOp.payload(a, v),
+    privateKeyUniqueIdentifier: a.privateKeyUid,
+    offset: a.offset,
+  }),
+  result: (r): KeyPairResult => ({
+    privateKeyUid: r.privateKeyUniqueIdentifier,
+    publicKeyUid: r.publicKeyUniqueIdentifier,
+  }),
+});
 
 export interface RevokeArgs extends Target {
   /** Revocation Reason Code; default 'CessationOfOperation'. */

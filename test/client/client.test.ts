@@ -153,10 +153,11 @@ describe.each([
       privateKey: { cryptographicUsageMask: ['Sign'] },
       publicKey: { cryptographicUsageMask: ['Verify'] },
     });
-    const pub = await client.get(pair.publicKeyUid);
+    const pub = await client.get(pair.publicKeyUid, { keyFormatType: 'X_509' });
     expect(pub.keyFormatType).toBe('X_509');
-    const pkcs1 = await client.get(pair.privateKeyUid, { keyFormatType: 'PKCS_1' });
-    expect(pkcs1.keyFormatType).toBe('PKCS_1');
+    const pkcs8 = await client.get(pair.privateKeyUid, { keyFormatType: 'PKCS_8' });
+    expect(pkcs8.keyFormatType).toBe('PKCS_8');
+    expect(pkcs8.value?.[0]).toBe(0x30);
     const reRegistered = await client.register({ objectType: 'PublicKey', value: pub.value! });
     const back = await client.get(reRegistered.uid);
     expect(back.cryptographicAlgorithm).toBe('RSA');
@@ -220,6 +221,33 @@ describe.each([
     const digest = await client.hash(data, 'SHA_256');
     expect(digest.equals(createHash('sha256').update(data).digest())).toBe(true);
     expect(await client.rngRetrieve(24)).toHaveLength(24);
+  });
+
+  it('re-keys, obtains a lease, archives and recovers', async () => {
+    const old = await client.create({
+      cryptographicAlgorithm: 'AES',
+      cryptographicLength: 128,
+      name: `rekey-${expected}-${randomBytes(4).toString('hex')}`,
+    });
+    await client.activate(old.uid);
+    const fresh = await client.reKey(old.uid);
+    expect(fresh.uid).not.toBe(old.uid);
+    expect((await client.get(fresh.uid)).value).toHaveLength(16);
+    const lease = await client.obtainLease(fresh.uid);
+    expect(lease.uid).toBe(fresh.uid);
+    expect(lease.leaseTime).toBeGreaterThan(0);
+
+    const pair = await client.createKeyPair({
+      common: { cryptographicAlgorithm: 'RSA', cryptographicLength: 2048 },
+    });
+    const next = await client.reKeyKeyPair(pair.privateKeyUid);
+    expect(next.privateKeyUid).not.toBe(pair.privateKeyUid);
+    expect(next.publicKeyUid).not.toBe(pair.publicKeyUid);
+
+    const stored = await client.create({ cryptographicAlgorithm: 'AES', cryptographicLength: 128 });
+    await client.archive(stored.uid);
+    await client.recover(stored.uid);
+    expect((await client.get(stored.uid)).value).toHaveLength(16);
   });
 
   it('sends a batch whose later items act on the ID Placeholder', async () => {
