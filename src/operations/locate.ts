@@ -1,6 +1,6 @@
 // KMIP 2.1 §6.1.27 Locate (KMIP 1.4 §4.9): objects of the caller whose attributes match every
 // attribute given. Two instances of a date attribute are a range (inclusive); one instance,
-// or any other attribute, must be equal. Results come in a stable order (creation order);
+// or any other attribute, must be equal. Results come in a stable order, newest first;
 // Offset Items skips, Maximum Items caps, Located Items (1.3+) counts all matches.
 
 import { KmipError } from '../errors.js';
@@ -81,7 +81,13 @@ export const locate = operation({
       owner: ctx.isAdmin ? undefined : ctx.identity,
       filters,
     });
+    // Newest first, as the KMIP test cases order them (TC-OFFSET-1-14); Located Items is
+    // answered when the client pages with Offset Items.
+    all.reverse();
     const page = all.slice(offset, max === undefined ? undefined : offset + max);
-    return { locatedItems: all.length, uniqueIdentifiers: page };
+    return {
+      locatedItems: req.offsetItems === undefined ? undefined : all.length,
+      uniqueIdentifiers: page,
+    };
   },
 });

@@ -150,8 +150,8 @@ export class MessageLayer {
         await this.undoAll(undo, log);
         for (const r of results) {
           if (r.resultStatus === ResultStatus.Success) {
+            // The payload stays: it tells the client what was done and then undone (BL-M-2-21).
             r.resultStatus = ResultStatus.OperationUndone;
-            delete r.responsePayload;
           }
         }
       }
@@ -295,9 +295,17 @@ function audit(ctx: OperationContext, operation: string, uid: string | undefined
 /** The UID an operation produced, which becomes the batch's ID Placeholder. */
 function producedUid(result: unknown): string | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
-  const r = result as { uniqueIdentifier?: unknown; privateKeyUniqueIdentifier?: unknown };
+  const r = result as {
+    uniqueIdentifier?: unknown;
+    privateKeyUniqueIdentifier?: unknown;
+    uniqueIdentifiers?: unknown;
+  };
   if (typeof r.privateKeyUniqueIdentifier === 'string') return r.privateKeyUniqueIdentifier;
   if (typeof r.uniqueIdentifier === 'string') return r.uniqueIdentifier;
+  // Locate: the first object found (TL-M-3 follows a Locate with a Get of the placeholder).
+  if (Array.isArray(r.uniqueIdentifiers) && typeof r.uniqueIdentifiers[0] === 'string') {
+    return r.uniqueIdentifiers[0];
+  }
   return undefined;
 }
 

@@ -245,7 +245,7 @@ describe('attributes by version', () => {
 });
 
 describe('Locate', () => {
-  it('filters by name, type and group, with offset and maximum in a stable order', async () => {
+  it('filters by name, type and group, with offset and maximum, newest first', async () => {
     const s = testServer();
     const name = (n: string) =>
       item.struct(Tag.Name, [item.text(Tag.NameValue, n), item.enum(Tag.NameType, 1)]);
@@ -273,7 +273,7 @@ describe('Locate', () => {
       payloadOf(even)
         .filter((i) => i.tag === Tag.UniqueIdentifier)
         .map(textOf),
-    ).toEqual([uids[0], uids[2], uids[4]]);
+    ).toEqual([uids[4], uids[2], uids[0]]);
     const page = await op(s, '2.1', Operation.Locate, [
       item.int(Tag.MaximumItems, 2),
       item.int(Tag.OffsetItems, 1),
@@ -283,7 +283,7 @@ describe('Locate', () => {
       payloadOf(page)
         .filter((i) => i.tag === Tag.UniqueIdentifier)
         .map(textOf),
-    ).toEqual([uids[1], uids[2]]);
+    ).toEqual([uids[3], uids[2]]);
     expect(find(payloadOf(page), Tag.LocatedItems)?.value).toBe(5);
     const admin = testServer({ store: s.store, admins: ['root'] });
     const all = await op(admin, '2.1', Operation.Locate, [], 'root');
