@@ -4,9 +4,6 @@
 // fields a version does not define are not written, so the same payload serves 1.x and 2.x,
 // except where one field name serves both forms (noted below).
 
-// The registry first: query.ts imports it back, and entering that cycle through query.ts would
-// build the registry before the Query handler exists.
-import '../operations/index.js';
 import type { Attribute } from '../kmip/attributes.js';
 import type { CryptographicParameters } from '../kmip/cryptographic-parameters.js';
 import type { StructSchema } from '../kmip/schema.js';

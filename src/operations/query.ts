@@ -5,7 +5,6 @@ import { bool, enumeration, many, opt, struct, text } from '../kmip/schema.js';
 import { ObjectType, QueryFunction, Tag } from '../ttlv/spec/generated.js';
 import { enumValueExistsIn } from '../ttlv/spec/index.js';
 import { operation } from './context.js';
-import { OPERATIONS } from './index.js';
 
 const CapabilityInformation = struct({
   streamingCapability: opt(bool(Tag.StreamingCapability)),
@@ -47,6 +46,8 @@ export const query = operation({
       capabilityInformation: [],
     };
     if (asked.has(QueryFunction.QueryOperations)) {
+      // Loaded here, not at the top: the registry imports this module (no import cycle).
+      const { OPERATIONS } = await import('./index.js');
       res.operations = [...OPERATIONS.keys()]
         .filter((op) => enumValueExistsIn(Tag.Operation, op, ctx.version))
         .sort((a, b) => a - b);
