@@ -41,6 +41,16 @@ await yargs(hideBin(process.argv))
           default: 5696,
           describe: 'KMIP port (0 picks a free one)',
         })
+        .option('https-port', {
+          type: 'number',
+          describe:
+            'Also serve KMIP over HTTPS (POST /kmip; TTLV, XML or JSON) on this port, with the ' +
+            'same certificates (0 picks a free one). Default off',
+        })
+        .option('https-host', {
+          type: 'string',
+          describe: 'Address for the HTTPS port (default --host)',
+        })
         .option('data-dir', {
           type: 'string',
           default: 'kmipd-data',
@@ -96,6 +106,11 @@ await yargs(hideBin(process.argv))
           }
           if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)
             throw new Error('--port must be 0-65535');
+          const hp = a['https-port'];
+          if (hp !== undefined && (!Number.isInteger(hp) || hp < 0 || hp > 65535))
+            throw new Error('--https-port must be 0-65535');
+          if (a['https-host'] !== undefined && hp === undefined)
+            throw new Error('--https-host needs --https-port');
           return true;
         }),
     async (a) => {
@@ -114,6 +129,10 @@ await yargs(hideBin(process.argv))
           kek: kekChoiceFromArgs(a as KekArgs),
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
           admins: a.admin,
+          https:
+            a['https-port'] !== undefined
+              ? { port: a['https-port'], host: a['https-host'] }
+              : undefined,
           limits: {
             idleTimeoutMs: a['idle-timeout'] * 1000,
             maxMessageBytes: a['max-message-bytes'],
@@ -131,6 +150,8 @@ await yargs(hideBin(process.argv))
           store: a.store,
           dataDir,
           clientCertificates: kmipd.pkiDir,
+          httpsHost: kmipd.httpsServer?.address.address,
+          httpsPort: kmipd.httpsServer?.address.port,
         },
         'listening',
       );

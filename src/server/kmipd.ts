@@ -16,6 +16,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ConnectionLimits } from './connection.js';
+import { startHttpsServer } from './https-server.js';
 import { MessageLayer } from './message-layer.js';
 import { type RunningServer, startTlsServer } from './tls-server.js';
 
@@ -30,6 +31,11 @@ export interface KmipdConfig {
   tls?: { cert: string; key: string; ca: string };
   admins?: string[];
   limits?: Partial<ConnectionLimits>;
+  /**
+   * The HTTPS port (POST /kmip; TTLV, XML or JSON), with the TLS files and limits of the KMIP
+   * port. Default off; port 0 picks a free one; host defaults to `host`.
+   */
+  https?: { host?: string; port: number };
   /** KEK of version 1 when the data directory has no keyring yet; default a new key file. */
   kek?: KekChoice;
   /** Environment holding KEK, passphrase and PIN variables; defaults to process.env. */
@@ -39,6 +45,8 @@ export interface KmipdConfig {
 
 export interface Kmipd {
   server: RunningServer;
+  /** The HTTPS listener, when configured. */
+  httpsServer?: RunningServer;
   store: ObjectStore;
   keyring: Keyring;
   /** Where the development client certificates are, when the development PKI is in use. */
@@ -81,13 +89,34 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     await keyring.close();
     throw err;
   }
+  let httpsServer: RunningServer | undefined;
+  if (config.https !== undefined) {
+    try {
+      httpsServer = await startHttpsServer({
+        host: config.https.host ?? config.host,
+        port: config.https.port,
+        cert,
+        key,
+        ca,
+        layer,
+        log,
+        limits: config.limits,
+      });
+    } catch (err) {
+      await server.close();
+      await store.close();
+      await keyring.close();
+      throw err;
+    }
+  }
   return {
     server,
+    httpsServer,
     store,
     keyring,
     pkiDir: config.tls === undefined ? join(config.dataDir, 'pki') : undefined,
     async stop() {
-      await server.close();
+      await Promise.all([server.close(), httpsServer?.close()]);
       await store.close();
       await keyring.close();
     },
