@@ -76,7 +76,13 @@ export interface JsonReport {
   server: string;
   started: string;
   finished: string;
-  options: { skipInterop: boolean; encoding: string };
+  options: {
+    skipInterop: boolean;
+    encoding: string;
+    transport?: string;
+    /** HOST:PORT of the HTTPS port used for the MSGENC cases. */
+    httpsServer?: string | undefined;
+  };
   totals: Totals;
   profiles: ProfileSummary[];
   cases: CaseResult[];

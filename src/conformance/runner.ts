@@ -2,9 +2,8 @@
 // "Runner algorithm"). Each file runs on one new connection, its pairs in order, with the
 // placeholder state of that file only; the first step that does not match fails the case.
 
-import { ConnectionError, KmipConnection } from '../client/connection.js';
+import { ConnectionError } from '../client/connection.js';
 import { KmipError } from '../errors.js';
-import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import { ItemType, type TtlvItem } from '../ttlv/item.js';
 import { formatTtlv } from '../ttlv/pretty.js';
 import { Operation, ResultStatus, Tag } from '../ttlv/spec/generated.js';
@@ -12,6 +11,13 @@ import { type BatchContext, batchContextOf, Comparator, type Mismatch } from './
 import { childOf, childrenOf, loadCase, type Step, type TestCase } from './loader.js';
 import { CaseState, HarnessError, sameValue } from './placeholders.js';
 import type { SkipList } from './skip-list.js';
+import {
+  type Channel,
+  type Encoding,
+  openChannel,
+  type Transport,
+  wireFormFor,
+} from './transports.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'skipped';
 
@@ -21,6 +27,8 @@ export interface CaseResult {
   profile: string;
   version: string;
   status: CaseStatus;
+  /** Transport and encoding the case ran on, as `tls/ttlv`, `https/xml`... */
+  wire?: string;
   /** Skip reason, or a one-line failure summary. */
   reason?: string;
   /** 0-based pair index of the failing step. */
@@ -50,7 +58,17 @@ export interface ServerTarget {
 }
 
 export interface RunOptions {
+  /** The server for `transport`: the KMIP port for 'tls', the HTTPS port for 'https'. */
   target: ServerTarget;
+  /** Wire of the cases that do not name their own (transports.ts). Default 'tls'. */
+  transport?: Transport;
+  /** Message encoding of those cases; XML and JSON need the 'https' transport. Default 'ttlv'. */
+  encoding?: Encoding;
+  /**
+   * The HTTPS port (POST /kmip) for the MSGENC-HTTPS/XML/JSON cases; default `target` when
+   * `transport` is 'https'. Without either those cases are skipped.
+   */
+  httpsTarget?: ServerTarget;
   /** Skip Interop and Log pairs (Profiles §4.1.2 makes Interop optional). Default true. */
   skipInterop?: boolean;
   skipList?: SkipList;
@@ -85,13 +103,19 @@ const REUSED_OUTPUTS = new Set<number>([
   Tag.CorrelationValue,
 ]);
 
-/**
- * Cases the TTLV transport cannot run: the message-encoding profiles need HTTPS, XML or JSON
- * on the wire (Profiles §5.3-§5.5), which this runner does not speak yet.
- */
-function builtInSkip(id: string): string | undefined {
-  const m = /^MSGENC-(HTTPS|XML|JSON)-/.exec(id);
-  return m === null ? undefined : `needs the ${m[1]} message encoding; only TTLV over TLS is run`;
+/** Where a case runs and how its messages are encoded, or why it cannot run. */
+function placeCase(
+  id: string,
+  opts: RunOptions,
+): { target: ServerTarget; form: ReturnType<typeof wireFormFor> } | { skip: string } {
+  const fallback = { transport: opts.transport ?? 'tls', encoding: opts.encoding ?? 'ttlv' };
+  const form = wireFormFor(id, fallback);
+  if (form === fallback) return { target: opts.target, form };
+  const https = opts.httpsTarget ?? (fallback.transport === 'https' ? opts.target : undefined);
+  if (https === undefined) {
+    return { skip: `needs ${form.encoding.toUpperCase()} over HTTPS; give the HTTPS port` };
+  }
+  return { target: https, form };
 }
 
 export async function runCases(paths: readonly string[], opts: RunOptions): Promise<CaseResult[]> {
@@ -144,18 +168,17 @@ export async function runCase(tc: TestCase, opts: RunOptions): Promise<CaseResul
     waivers: tc.waivers,
     durationMs: 0,
   };
-  const skip = opts.skipList?.reasonFor(tc.id) ?? builtInSkip(tc.id);
-  if (skip !== undefined) {
+  const place = placeCase(tc.id, opts);
+  const skip = opts.skipList?.reasonFor(tc.id) ?? ('skip' in place ? place.skip : undefined);
+  if (skip !== undefined || 'skip' in place) {
     result.status = 'skipped';
     result.reason = skip;
     return result;
   }
-  let conn: KmipConnection | undefined;
+  result.wire = `${place.form.transport}/${place.form.encoding}`;
+  let conn: Channel | undefined;
   try {
-    conn = await KmipConnection.open({
-      ...opts.target,
-      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
-    });
+    conn = await openChannel(place.form, place.target, opts.requestTimeoutMs ?? 30_000);
     const state = new CaseState();
     for (const step of tc.steps) {
       if ((opts.skipInterop ?? true) && onlySkippable(step)) {
@@ -187,7 +210,7 @@ type StepFailure = Pick<
 >;
 
 async function runStep(
-  conn: KmipConnection,
+  conn: Channel,
   state: CaseState,
   step: Step,
 ): Promise<StepFailure | undefined> {
@@ -207,7 +230,7 @@ async function runStep(
   }
   let actual: TtlvItem;
   try {
-    actual = decodeTtlv(await conn.send(encodeTtlv(request)));
+    actual = await conn.exchange(request);
   } catch (err) {
     if (err instanceof KmipError) return fail(`response does not decode: ${err.describe()}`);
     if (err instanceof ConnectionError) return fail(err.message);

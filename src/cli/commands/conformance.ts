@@ -1,5 +1,8 @@
 // `kmip conformance run`: runs the OASIS KMIP conformance test cases (KMIP Profiles 2.1 §4,
-// the XML files under fixtures/conformance) against a server over mutual TLS and binary TTLV.
+// the XML files under fixtures/conformance) against a server: binary TTLV over mutual TLS, or
+// TTLV, XML or JSON over HTTPS (--transport, --encoding). The MSGENC-HTTPS/XML/JSON cases
+// always go over HTTPS in their own encoding (src/conformance/transports.ts), to
+// --https-server.
 // Progress goes to stderr (a bar on a terminal, one line per file otherwise); stdout gets the
 // per-profile table and, as its last line, `N passed, M failed, K skipped`. The exit code is 1
 // when a case that is not in a skip list fails.
@@ -27,7 +30,9 @@ interface RunArgs {
   key: string;
   ca: string;
   servername: string | undefined;
-  encoding: 'ttlv';
+  transport: 'tls' | 'https';
+  encoding: 'ttlv' | 'xml' | 'json';
+  'https-server': string | undefined;
   report: string | undefined;
   junit: string | undefined;
   'skip-list': string[] | undefined;
@@ -35,11 +40,11 @@ interface RunArgs {
   timeout: number;
 }
 
-export function parseServer(text: string): { host: string; port: number } {
+export function parseServer(text: string, flag = '--server'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
   const port = m === null ? Number.NaN : Number(m[3]);
   if (m === null || port < 1 || port > 65535) {
-    throw new Error(`--server wants HOST:PORT, got '${text}'`);
+    throw new Error(`${flag} wants HOST:PORT, got '${text}'`);
   }
   return { host: (m[1] ?? m[2])!, port };
 }
@@ -55,7 +60,11 @@ const run: CommandModule<object, RunArgs> = {
         demandOption: true,
         describe: 'test-case files or directories (searched recursively for *.xml)',
       })
-      .option('server', { type: 'string', demandOption: true, describe: 'HOST:PORT' })
+      .option('server', {
+        type: 'string',
+        demandOption: true,
+        describe: 'HOST:PORT of the --transport: the KMIP port, or the HTTPS port',
+      })
       .option('cert', { type: 'string', demandOption: true, describe: 'client certificate (PEM)' })
       .option('key', { type: 'string', demandOption: true, describe: 'client key (PEM)' })
       .option('ca', { type: 'string', demandOption: true, describe: 'CA of the server (PEM)' })
@@ -63,12 +72,28 @@ const run: CommandModule<object, RunArgs> = {
         type: 'string',
         describe: 'name to check in the server certificate (default HOST unless an IP address)',
       })
+      .option('transport', {
+        choices: ['tls', 'https'] as const,
+        default: 'tls' as const,
+        describe: 'tls: the KMIP port (binary TTLV); https: POST /kmip (Profiles §5.3)',
+      })
       .option('encoding', {
-        choices: ['ttlv'] as const,
+        choices: ['ttlv', 'xml', 'json'] as const,
         default: 'ttlv' as const,
+        describe: 'message encoding on the wire; xml and json need --transport https',
+      })
+      .option('https-server', {
+        type: 'string',
         describe:
-          'message encoding on the wire; only binary TTLV over TLS for now (the XML, JSON and ' +
-          'HTTPS transports come later, so MSGENC-HTTPS/XML/JSON cases are skipped)',
+          'HOST:PORT of the HTTPS port for the MSGENC-HTTPS/XML/JSON cases, which always run ' +
+          'over HTTPS in their own encoding (TTLV, XML, JSON; chosen by the case id). Default ' +
+          '--server with --transport https; without it those cases are skipped',
+      })
+      .check((a) => {
+        if (a.encoding !== 'ttlv' && a.transport !== 'https') {
+          throw new Error(`--encoding ${a.encoding} needs --transport https`);
+        }
+        return true;
       })
       .option('report', { type: 'string', describe: 'write a JSON report of every case here' })
       .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
@@ -90,11 +115,15 @@ const run: CommandModule<object, RunArgs> = {
         describe: 'seconds to wait for each response',
       })
       .example(
-        '$0 conformance run fixtures/conformance/kmip-profiles-v2.1-os/mandatory --server 127.0.0.1:5696 --cert admin.crt --key admin.key --ca ca.crt',
-        'run the mandatory KMIP 2.1 profile cases',
+        '$0 conformance run fixtures/conformance/kmip-profiles-v2.1-os/mandatory --server 127.0.0.1:5696 --https-server 127.0.0.1:8443 --cert admin.crt --key admin.key --ca ca.crt',
+        'run the mandatory KMIP 2.1 profile cases, the MSGENC ones over HTTPS',
       ),
   handler: async (args) => {
     const { host, port } = parseServer(args.server);
+    const httpsAt =
+      args['https-server'] === undefined
+        ? undefined
+        : parseServer(args['https-server'], '--https-server');
     const files = await findCaseFiles(args.paths);
     if (files.length === 0) throw new Error(`no *.xml test cases under ${args.paths.join(', ')}`);
     const skipList = SkipList.merge(
@@ -119,6 +148,10 @@ const run: CommandModule<object, RunArgs> = {
 
     const results = await runCases(files, {
       target: { host, port, ...creds, servername: args.servername },
+      transport: args.transport,
+      encoding: args.encoding,
+      httpsTarget:
+        httpsAt === undefined ? undefined : { ...httpsAt, ...creds, servername: args.servername },
       skipInterop: !args.interop,
       skipList,
       requestTimeoutMs: args.timeout * 1000,
@@ -136,7 +169,12 @@ const run: CommandModule<object, RunArgs> = {
         server: args.server,
         started: started.toISOString(),
         finished: new Date().toISOString(),
-        options: { skipInterop: !args.interop, encoding: args.encoding },
+        options: {
+          skipInterop: !args.interop,
+          transport: args.transport,
+          encoding: args.encoding,
+          httpsServer: args['https-server'],
+        },
       });
       await writeFile(args.report, `${JSON.stringify(report, null, 2)}\n`);
     }
