@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { KmipError } from '../errors.js';
+import { auditCommand } from './commands/audit.js';
 import { benchCommand } from './commands/bench.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { opsCommands } from './commands/ops/index.js';
@@ -31,6 +32,7 @@ try {
     .command(conformanceCommand)
     .command(opsCommands)
     .command(benchCommand)
+    .command(auditCommand)
     .demandCommand(1, 'name a command')
     .strict()
     .help()
