@@ -1,15 +1,19 @@
 // KMIP 2.1 §6.1.23 Get (KMIP 1.4 §4.11): the object in its stored format, or converted to the
-// requested Key Format Type. Pre-Active objects can be fetched (Barbican never activates).
+// requested Key Format Type, and wrapped when the request carries a Key Wrapping Specification
+// (src/objects/key-wrapping.ts). Key Wrap Type (KMIP 1.4 §9.1.3.2.42): Not Wrapped unwraps a
+// key stored wrapped; As Registered returns a key registered wrapped as it was sent. Pre-Active
+// objects can be fetched (Barbican never activates).
 
 import { KmipError } from '../errors.js';
 import { item } from '../kmip/items.js';
 import { objectFields, objectKeyForTag } from '../kmip/object-fields.js';
 import { enumeration, opt, raw, struct, text } from '../kmip/schema.js';
 import { convertKeyFormat } from '../objects/key-format.js';
+import { isWrapped, storedForms, unwrapObject, wrapObject } from '../objects/key-wrapping.js';
 import { attr, objectTagFor, setAttr } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
 import type { StructureItem } from '../ttlv/item.js';
-import { ResultReason, Tag } from '../ttlv/spec/generated.js';
+import { KeyWrapType, ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
 import { requireOnline } from './archive.js';
 import { operation } from './context.js';
@@ -37,14 +41,22 @@ export const get = operation({
     const uid = targetUid(req.uniqueIdentifier, ctx);
     const mo = await loadObject(ctx, uid, { material: true });
     requireOnline(mo);
-    // KMIP 2.1 §4.54 Sensitive, §4.20 Extractable: such key material never leaves in clear.
-    if (attr(mo, 'Sensitive')?.value === true) {
+    const forms = mo.object === null ? undefined : storedForms(mo.object);
+    const wrapped =
+      req.keyWrappingSpecification !== undefined ||
+      (req.keyWrapType === KeyWrapType.AsRegistered && forms?.registered !== undefined) ||
+      (req.keyWrapType !== KeyWrapType.NotWrapped &&
+        forms !== undefined &&
+        isWrapped(forms.current));
+    // KMIP 2.1 §4.54 Sensitive: the key may leave wrapped only (TC-SENSITIVE-1). §4.20
+    // Extractable: such key material never leaves, wrapped or not (TC-EXTRACTABLE-1).
+    if (attr(mo, 'Sensitive')?.value === true && !wrapped) {
       throw new KmipError(ResultReason.Sensitive, `object ${uid} is sensitive`);
     }
     if (attr(mo, 'Extractable')?.value === false) {
       throw new KmipError(ResultReason.NotExtractable, `object ${uid} is not extractable`);
     }
-    if (mo.object === null) {
+    if (forms === undefined) {
       throw new KmipError(
         versionAtLeast(ctx.version, '2.0')
           ? ResultReason.ObjectDestroyed
@@ -52,14 +64,26 @@ export const get = operation({
         `object ${uid} has been destroyed`,
       );
     }
-    if (req.keyWrappingSpecification !== undefined || req.keyCompressionType !== undefined) {
+    if (req.keyCompressionType !== undefined) {
       throw new KmipError(
         ResultReason.FeatureNotSupported,
-        'key wrapping and compression on Get are not supported',
+        'key compression on Get is not supported',
       );
     }
-    const object: StructureItem =
-      req.keyFormatType === undefined ? mo.object : convertKeyFormat(mo.object, req.keyFormatType);
+    const { current, registered } = forms;
+    const convert = (o: StructureItem) =>
+      req.keyFormatType === undefined ? o : convertKeyFormat(o, req.keyFormatType);
+    let object: StructureItem;
+    if (req.keyWrappingSpecification !== undefined) {
+      const clear = isWrapped(current) ? await unwrapObject(ctx, current) : current;
+      object = await wrapObject(ctx, mo, convert(clear), req.keyWrappingSpecification);
+    } else if (req.keyWrapType === KeyWrapType.AsRegistered && registered !== undefined) {
+      object = registered;
+    } else if (req.keyWrapType === KeyWrapType.NotWrapped && isWrapped(current)) {
+      object = convert(await unwrapObject(ctx, current));
+    } else {
+      object = convert(current);
+    }
     const tag = objectTagFor(mo.objectType);
     const field = tag === undefined ? undefined : objectKeyForTag(tag);
     if (field === undefined) {

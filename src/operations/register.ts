@@ -1,7 +1,10 @@
 // KMIP 2.1 §6.1.44 Register (KMIP 1.4 §4.3): a client-supplied object: Symmetric Key, Public
 // Key, Private Key, Certificate, Secret Data (Password, Seed, ...), Opaque Object. The object
 // is kept exactly as given; attributes the server can read from it (algorithm, length,
-// certificate fields) are added when the client did not give them.
+// certificate fields) are added when the client did not give them. A Key Block with Key
+// Wrapping Data is unwrapped and stored in clear when its wrapping key is managed here and may
+// unwrap (the Key Block as registered is kept for Get As Registered); otherwise it is stored
+// wrapped, as given (src/objects/key-wrapping.ts).
 
 import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
@@ -9,6 +12,7 @@ import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, numberOf } from '../kmip/items.js';
 import { OBJECT_KEYS, objectFields } from '../kmip/object-fields.js';
 import { enumeration, opt, struct, text } from '../kmip/schema.js';
+import { acceptWrapped } from '../objects/key-wrapping.js';
 import { objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
@@ -39,19 +43,21 @@ export const register = operation({
       throw new KmipError(ResultReason.InvalidField, 'the object does not match Object Type');
     }
     const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
-    const derived = derivedAttributes(req.objectType, object as StructureItem, given);
-    const block = childOf(object, Tag.KeyBlock);
+    const { stored, clear } = await acceptWrapped(ctx, object as StructureItem);
+    const readable = clear ?? stored;
+    const derived = derivedAttributes(req.objectType, readable, given);
+    const block = clear === undefined ? undefined : childOf(clear, Tag.KeyBlock);
     const material = bytesOf(childOf(childOf(block, Tag.KeyValue), Tag.KeyMaterial));
     const format = numberOf(childOf(block, Tag.KeyFormatType));
     const mo = newManagedObject(ctx, {
       objectType: req.objectType,
-      object: object as StructureItem,
+      object: stored,
       given,
       derived,
       digestOf:
         material !== undefined && format !== undefined
           ? { bytes: material, keyFormatType: format }
-          : certificateDigest(object as StructureItem),
+          : certificateDigest(readable),
     });
     await insertObject(ctx, mo);
     return { uniqueIdentifier: mo.uid };
