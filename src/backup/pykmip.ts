@@ -273,7 +273,7 @@ export async function migratePyKmip(opts: {
           ]),
         });
       }
-      if (present(r.usage_mask) && r.usage_mask !== 0) {
+      if (r.usage_mask !== null) {
         given.push({
           name: 'CryptographicUsageMask',
           value: item.int(Tag.CryptographicUsageMask, r.usage_mask),
