@@ -1,8 +1,9 @@
 // KMIP 2.1 §6.1.2 Add Attribute (KMIP 1.4 §4.14): a new attribute or a further instance of a
-// multi-instance one. 1.x answers with the attribute added; 2.x with the identifier only.
+// multi-instance one. 1.x answers with the attribute added and its Attribute Index (the count
+// of earlier instances of that attribute; TC-CREG-1-14); 2.x with the identifier only.
 
-import { attribute1x, attributeHolder } from '../kmip/attribute-fields.js';
-import { opt, struct, text, versions } from '../kmip/schema.js';
+import { attribute1x, attributeHolder, indexedAttribute1x } from '../kmip/attribute-fields.js';
+import { opt, struct, text } from '../kmip/schema.js';
 import {
   requireDateChangeAllowed,
   requireNotPresent,
@@ -21,7 +22,7 @@ const AddAttributeRequest = struct({
 
 const AddAttributeResponse = struct({
   uniqueIdentifier: text(Tag.UniqueIdentifier),
-  attribute: opt(versions(attribute1x(), { until: '1.4' })),
+  attribute: opt(indexedAttribute1x()),
 });
 
 export const addAttribute = operation({
@@ -29,15 +30,20 @@ export const addAttribute = operation({
   response: AddAttributeResponse,
   async run(req, ctx) {
     const a = req.newAttribute ?? req.attribute;
+    let index = 0;
     const { uid } = await editAttributes(ctx, req.uniqueIdentifier, async (mo) => {
       if (a === undefined) throw noAttribute();
       requireWritable(ctx.version, a.name);
       requireNotPresent(ctx.version, mo.attributes, a.name);
       requireDateChangeAllowed(ctx, mo.state, a);
       await requireUniqueName(ctx, mo.uid, a);
+      index = mo.attributes.filter((b) => b.name === a.name).length;
       mo.attributes.push(a);
       return a;
     });
-    return { uniqueIdentifier: uid, attribute: a };
+    return {
+      uniqueIdentifier: uid,
+      attribute: a === undefined ? undefined : { attribute: a, index },
+    };
   },
 });
