@@ -4,6 +4,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { NO_CN_MESSAGE, tlsFailureLogger } from '../tls/diagnose.js';
 import {
   type ConnectionHandle,
   type ConnectionLimits,
@@ -23,6 +24,10 @@ export interface TlsServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Overrides limits.handshakeTimeoutMs. */
   handshakeTimeoutMs?: number;
+  /** Lowest TLS version accepted. Default TLSv1.2 (KMIP Profiles 2.1 §3.1 require 1.2 or later). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (TLS 1.2 and 1.3 suites). Default Node's. */
+  ciphers?: string;
 }
 
 export interface RunningServer {
@@ -55,7 +60,8 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     ca: opts.ca,
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
+    minVersion: opts.minVersion ?? 'TLSv1.2',
+    ciphers: opts.ciphers,
     // Node's own timer only measures inactivity; the deadline set on 'connection' is absolute.
     handshakeTimeout: lim.handshakeTimeoutMs,
   });
@@ -107,7 +113,7 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       identity,
     });
     if (identity === undefined) {
-      log.warn('client certificate without a CN; closing');
+      log.warn({ cause: 'client-certificate-without-cn' }, `closing: ${NO_CN_MESSAGE}`);
       socket.destroy();
       return;
     }
@@ -132,12 +138,8 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     });
   };
 
-  server.on('tlsClientError', (err, socket) => {
-    opts.log.debug(
-      { code: (err as NodeJS.ErrnoException).code, remote: socket.remoteAddress },
-      'TLS handshake failed',
-    );
-  });
+  // Each failed handshake is logged with its cause in words (src/tls/diagnose.ts).
+  server.on('tlsClientError', tlsFailureLogger(opts.log));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
