@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmipClient, KmipOperationError } from '../../src/client/index.js';
-import { type PyKmipServer, startPyKmipServer } from './pykmip-server.js';
+import { type PyKmipServer, startPyKmipServer } from '../helpers/pykmip-server.js';
 
 let server: PyKmipServer;
 

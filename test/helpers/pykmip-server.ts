@@ -1,4 +1,4 @@
-// Starts PyKMIP's server (Debian python3-pykmip, /usr/bin/pykmip-server) for client tests: a
+// Starts PyKMIP's server (Debian python3-pykmip, /usr/bin/pykmip-server) for tests: a
 // throwaway PKI whose client certificate has clientAuth (PyKMIP checks it), auth_suite=TLS1.2,
 // a temporary SQLite database. A missing pykmip-server fails the test, never skips it.
 
@@ -16,6 +16,8 @@ export interface PyKmipServer {
   cert: Buffer;
   key: Buffer;
   ca: Buffer;
+  /** The same client certificate, key and CA as files, for command-line clients. */
+  files: { cert: string; key: string; ca: string };
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startPyKmipServer(): Promise<PyKmipServer> {
     cert: await readFile(client.cert),
     key: await readFile(client.key),
     ca: await readFile(pki.ca.cert),
+    files: { cert: client.cert, key: client.key, ca: pki.ca.cert },
     stop,
   };
 }
