@@ -180,7 +180,7 @@ export function tagText(tag: number): string {
 
 const HEX_TAG = /^(?:0x|x)([0-9a-fA-F]{6})$/i;
 
-/** A normalised tag name, `0x420001`, or the `x540001` form of the spec's XML examples. */
+/** A normalised tag name, a `0x` hex tag, or the `x540001` form of the spec's XML examples. */
 export function parseTagText(text: string): number | undefined {
   const hex = HEX_TAG.exec(text);
   if (hex !== null) return Number.parseInt(hex[1]!, 16);
