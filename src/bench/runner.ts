@@ -6,10 +6,11 @@
 // the handshake is what such a client waits for) to the last byte of the response.
 
 import { randomBytes } from 'node:crypto';
+import { KmipConnection } from '../client/connection.js';
 import type { KmipVersion } from '../ttlv/spec/index.js';
 import { type Outcome, readOutcome } from './requests.js';
 import { type BenchReport, RunStats } from './stats.js';
-import { BenchConnection, type BenchTarget } from './transport.js';
+import type { BenchTarget } from './transport.js';
 import type { BenchClient, Workload } from './workloads.js';
 
 export interface BenchOptions {
@@ -47,7 +48,7 @@ interface RunState {
 }
 
 class Worker implements BenchClient {
-  private conn: BenchConnection | undefined;
+  private conn: KmipConnection | undefined;
 
   constructor(
     readonly version: KmipVersion,
@@ -60,7 +61,7 @@ class Worker implements BenchClient {
   async call(operation: string, request: Buffer): Promise<Outcome> {
     const started = performance.now();
     let outcome: Outcome;
-    let conn: BenchConnection | undefined;
+    let conn: KmipConnection | undefined;
     try {
       conn = await this.connection();
       outcome = readOutcome(await conn.send(request), this.version);
@@ -86,13 +87,14 @@ class Worker implements BenchClient {
   }
 
   drop(): void {
-    this.conn?.close();
+    void this.conn?.close();
     this.conn = undefined;
   }
 
-  private async connection(): Promise<BenchConnection> {
+  private async connection(): Promise<KmipConnection> {
     if (this.conn?.usable) return this.conn;
-    this.conn = await BenchConnection.open(this.target);
+    // The run's deadline bounds every wait; the per-request timer only catches a lost reply.
+    this.conn = await KmipConnection.open({ ...this.target, requestTimeoutMs: 60_000 });
     this.state.tlsProtocol ??= this.conn.protocol;
     return this.conn;
   }

@@ -23,6 +23,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** Largest response accepted, header included. Default the decoder's message cap. */
   maxResponseBytes?: number;
+  /** Highest TLS version offered; default Node's (TLS 1.3). Benchmarks pin servers alike. */
+  tlsMaxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface CertificateFiles {
@@ -69,6 +71,7 @@ export class KmipConnection {
         ca: opts.ca,
         servername: opts.servername ?? (isIpAddress(opts.host) ? undefined : opts.host),
         minVersion: 'TLSv1.2',
+        maxVersion: opts.tlsMaxVersion,
       });
       const timer = setTimeout(() => {
         socket.destroy();
@@ -93,6 +96,16 @@ export class KmipConnection {
         );
       });
     });
+  }
+
+  /** The negotiated protocol, 'TLSv1.2' or 'TLSv1.3'. */
+  get protocol(): string {
+    return this.socket.getProtocol() ?? 'unknown';
+  }
+
+  /** False once the connection can no longer carry requests. */
+  get usable(): boolean {
+    return this.broken === undefined;
   }
 
   /** Sends one whole TTLV request and resolves with the next whole TTLV response. */
