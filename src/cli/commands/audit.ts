@@ -66,7 +66,7 @@ const verify: CommandModule<object, VerifyArgs> = {
       : 'signatures NOT checked (no public key; give --public-key)';
     const tail = r.unsigned > 0 ? `; ${r.unsigned} records after the last checkpoint` : '';
     process.stdout.write(
-      `${a.file}: intact: ${r.records} records, ${r.checkpoints} checkpoints, ${sigs}${tail}\n`,
+      `${a.file}: intact: ${r.records} records, ${r.checkpoints} checkpoint${r.checkpoints === 1 ? '' : 's'}, ${sigs}${tail}\n`,
     );
   },
 };
