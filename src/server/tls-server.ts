@@ -170,3 +170,34 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
 function remoteKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
+
+/**
+ * Last resort for a serving process. Every connection already catches its own failures
+ * (handleConnection, accept above), so reaching these handlers means a bug outside any request.
+ * An unhandled rejection is a promise nobody awaited: it changed no state synchronously, so it
+ * is logged (type and stack, never data) and serving goes on. An uncaught exception may have
+ * left shared state half-updated; answering on from it could be wrong, so it is logged, the
+ * server stops accepting and finishes what it can within the shutdown grace, and the process
+ * exits with status 1 for its supervisor to restart it.
+ */
+export function installLastResortHandlers(log: Logger, stop: () => Promise<void>): void {
+  const summary = (err: unknown) => ({
+    type: err instanceof Error ? err.name : typeof err,
+    stack: err instanceof Error ? err.stack?.split('\n').slice(1, 6).join('\n') : undefined,
+  });
+  process.on('unhandledRejection', (err) => {
+    log.error({ err: summary(err) }, 'unhandled rejection; still serving');
+  });
+  let failing = false;
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: summary(err) }, 'uncaught exception; stopping');
+    if (failing) return;
+    failing = true;
+    const exit = () => {
+      log.flush();
+      process.exit(1);
+    };
+    setTimeout(exit, DEFAULT_CONNECTION_LIMITS.shutdownGraceMs + 5_000).unref();
+    stop().then(exit, exit);
+  });
+}
