@@ -68,6 +68,7 @@ export function notFound(ctx: OperationContext, uid: string): KmipError {
 
 export async function insertObject(ctx: OperationContext, mo: ManagedObject): Promise<void> {
   await ctx.store.insert(await toStored(ctx, mo));
+  mo.revision = 1;
   ctx.onUndo(async () => {
     await ctx.store.remove(mo.uid);
   });
@@ -122,9 +123,11 @@ export async function saveObject(
     attributes: encodeAttributes(mo.attributes),
     index: indexEntries(mo.attributes),
     material: opts.dropMaterial ? null : before.material,
-    revision: before.revision + 1,
+    revision: mo.revision + 1,
   };
-  if (!(await ctx.store.update(next, before.revision))) {
+  // Compare against the revision the handler read, not the one just fetched: a change made
+  // by another request (or node) after the handler loaded the object must not be overwritten.
+  if (before.revision !== mo.revision || !(await ctx.store.update(next, mo.revision))) {
     throw new KmipError(
       ResultReason.GeneralFailure,
       `object ${mo.uid} was changed concurrently; retry`,
