@@ -263,7 +263,13 @@ const NAME_COMPONENTS: ReadonlyArray<[string, string]> = [
 ];
 
 function nameComponents(cert: CertificateInfo): TtlvItem[] {
-  const x509 = new X509Certificate(cert.der);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert.der);
+  } catch {
+    // Fuzz regression 001: DER our reader accepts but OpenSSL's does not.
+    throw invalidField('Certificate Value is not a valid X.509 certificate');
+  }
   const out: TtlvItem[] = [];
   for (const [side, text] of [
     ['Subject', x509.subject],

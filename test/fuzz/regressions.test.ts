@@ -48,10 +48,10 @@ describe('fuzz regressions', () => {
     expect(response.batchItems.length).toBeGreaterThan(0);
   });
 
-  // Open: src/objects/object-attributes.ts nameComponents() re-parses the certificate with
-  // node:crypto X509Certificate, which rejects what the ASN.1 reader accepted; the error is
-  // answered as General Failure and logged as unexpected. Expected: Invalid Field.
-  it.fails('001: a certificate X509Certificate rejects is an Invalid Field, not an unexpected error', async () => {
+  // Fixed: src/objects/object-attributes.ts nameComponents() re-parsed the certificate with
+  // node:crypto X509Certificate, which rejects what the ASN.1 reader accepted, and the error
+  // was answered as General Failure and logged as unexpected.
+  it('001: a certificate X509Certificate rejects is an Invalid Field, not an unexpected error', async () => {
     const { response, errors } = await answer(load('001-register-certificate-x509-rejects.hex'));
     expect(response.batchItems[0]?.resultStatus).toBe(ResultStatus.OperationFailed);
     expect(response.batchItems[0]?.resultReason).toBe(ResultReason.InvalidField);
