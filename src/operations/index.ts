@@ -13,6 +13,7 @@ import { createKeyPair } from './create-key-pair.js';
 import { createSplitKey } from './create-split-key.js';
 import { decrypt } from './decrypt.js';
 import { deleteAttribute } from './delete-attribute.js';
+import { deriveKey } from './derive-key.js';
 import { destroy } from './destroy.js';
 import { discoverVersions } from './discover-versions.js';
 import { encrypt } from './encrypt.js';
@@ -21,8 +22,10 @@ import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
 import { getUsageAllocation } from './get-usage-allocation.js';
 import { hash } from './hash.js';
+import { interop } from './interop.js';
 import { joinSplitKey } from './join-split-key.js';
 import { locate } from './locate.js';
+import { log } from './log.js';
 import { mac } from './mac.js';
 import { macVerify } from './mac-verify.js';
 import { modifyAttribute } from './modify-attribute.js';
@@ -36,6 +39,7 @@ import { reKey } from './rekey.js';
 import { reKeyKeyPair } from './rekey-key-pair.js';
 import { revoke } from './revoke.js';
 import { rngRetrieve } from './rng-retrieve.js';
+import { rngSeed } from './rng-seed.js';
 import { setAttribute } from './set-attribute.js';
 import { sign } from './sign.js';
 import { signatureVerify } from './signature-verify.js';
@@ -80,4 +84,8 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.ReKey, reKey],
   [Operation.ReKeyKeyPair, reKeyKeyPair],
   [Operation.Recover, recover],
+  [Operation.RNGSeed, rngSeed],
+  [Operation.Interop, interop],
+  [Operation.Log, log],
+  [Operation.DeriveKey, deriveKey],
 ]);
