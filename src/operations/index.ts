@@ -13,6 +13,7 @@ import { createKeyPair } from './create-key-pair.js';
 import { createSplitKey } from './create-split-key.js';
 import { decrypt } from './decrypt.js';
 import { deleteAttribute } from './delete-attribute.js';
+import { deriveKey } from './derive-key.js';
 import { destroy } from './destroy.js';
 import { discoverVersions } from './discover-versions.js';
 import { encrypt } from './encrypt.js';
@@ -86,4 +87,5 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.RNGSeed, rngSeed],
   [Operation.Interop, interop],
   [Operation.Log, log],
+  [Operation.DeriveKey, deriveKey],
 ]);
