@@ -1,17 +1,70 @@
 // KMIP 2.1 §6.1.37 Query (KMIP 1.4 §4.25). Answers only what this server implements, and only
-// what the request's version defines (a 1.0 client never sees a 2.x operation or object type).
+// what the request's version defines (a 1.0 client never sees a 2.x operation, object type,
+// Query function or profile name). Every answer is what kmipd does, not what a note expects:
+// - Profiles: only those whose mandatory test cases kmipd passes at that protocol version
+//   (fixtures/conformance-skips/expected-pass.txt), named with the version's Profile Name;
+// - RNGs: the generator new objects record as their Random Number Generator (new-object.ts);
+// - Validations, Attestation Types, Application Namespaces, Extensions: none (empty answers);
+// - Client Registration Methods: client certificates that `kmipd pki init` pre-generates, and
+//   client-generated ones signed by the configured CA.
 
-import { bool, enumeration, many, opt, struct, text } from '../kmip/schema.js';
-import { ObjectType, QueryFunction, Tag } from '../ttlv/spec/generated.js';
-import { enumValueExistsIn } from '../ttlv/spec/index.js';
+import { attributeSet } from '../kmip/attribute-fields.js';
+import type { Attribute } from '../kmip/attributes.js';
+import { item } from '../kmip/items.js';
+import { bool, enumeration, int, many, opt, struct, text, versions } from '../kmip/schema.js';
+import { DEFAULT_LEASE_SECONDS } from '../objects/new-object.js';
+import {
+  ClientRegistrationMethod,
+  CryptographicAlgorithm,
+  DestroyAction,
+  DRBGAlgorithm,
+  ObjectType,
+  ProfileName,
+  ProtectionStorageMask,
+  QueryFunction,
+  RNGAlgorithm,
+  RNGMode,
+  ShreddingAlgorithm,
+  Tag,
+  UnwrapMode,
+} from '../ttlv/spec/generated.js';
+import { enumValueExistsIn, type KmipVersion } from '../ttlv/spec/index.js';
 import { operation } from './context.js';
+
+const V1_3 = { since: '1.3' } as const;
+const V1_4 = { since: '1.4' } as const;
+const V2_0 = { since: '2.0' } as const;
 
 const CapabilityInformation = struct({
   streamingCapability: opt(bool(Tag.StreamingCapability)),
   asynchronousCapability: opt(bool(Tag.AsynchronousCapability)),
   attestationCapability: opt(bool(Tag.AttestationCapability)),
-  batchUndoCapability: opt(bool(Tag.BatchUndoCapability)),
-  batchContinueCapability: opt(bool(Tag.BatchContinueCapability)),
+  batchUndoCapability: versions(opt(bool(Tag.BatchUndoCapability)), V1_4),
+  batchContinueCapability: versions(opt(bool(Tag.BatchContinueCapability)), V1_4),
+  unwrapMode: opt(enumeration(Tag.UnwrapMode)),
+  destroyAction: opt(enumeration(Tag.DestroyAction)),
+  shreddingAlgorithm: opt(enumeration(Tag.ShreddingAlgorithm)),
+  rngMode: opt(enumeration(Tag.RNGMode)),
+});
+
+const RNGParameters = struct({
+  rngAlgorithm: enumeration(Tag.RNGAlgorithm),
+  cryptographicAlgorithm: opt(enumeration(Tag.CryptographicAlgorithm)),
+  cryptographicLength: opt(int(Tag.CryptographicLength)),
+  drbgAlgorithm: opt(enumeration(Tag.DRBGAlgorithm)),
+});
+
+const ProfileInformation = struct({ profileName: enumeration(Tag.ProfileName) });
+
+const ObjectDefaults = struct({
+  objectType: enumeration(Tag.ObjectType),
+  attributes: attributeSet(Tag.Attributes),
+});
+const DefaultsInformation = struct({
+  objectDefaults: many(ObjectDefaults.at(Tag.ObjectDefaults)),
+});
+const ProtectionStorageMasks = struct({
+  masks: many(int(Tag.ProtectionStorageMask)),
 });
 
 const ServerInformation = struct({});
@@ -22,8 +75,18 @@ const QueryResponse = struct({
   objectTypes: many(enumeration(Tag.ObjectType)),
   vendorIdentification: opt(text(Tag.VendorIdentification)),
   serverInformation: opt(ServerInformation.at(Tag.ServerInformation)),
-  capabilityInformation: many(CapabilityInformation.at(Tag.CapabilityInformation)),
+  rngParameters: versions(many(RNGParameters.at(Tag.RNGParameters)), V1_3),
+  profileInformation: versions(many(ProfileInformation.at(Tag.ProfileInformation)), V1_3),
+  capabilityInformation: versions(many(CapabilityInformation.at(Tag.CapabilityInformation)), V1_3),
+  clientRegistrationMethods: versions(many(enumeration(Tag.ClientRegistrationMethod)), V1_3),
+  defaultsInformation: versions(opt(DefaultsInformation.at(Tag.DefaultsInformation)), V2_0),
+  protectionStorageMasks: versions(
+    opt(ProtectionStorageMasks.at(Tag.ProtectionStorageMasks)),
+    V2_0,
+  ),
 });
+
+type QueryResponseValue = ReturnType<typeof QueryResponse.read>;
 
 /** Object types Register accepts and Get returns. */
 const SUPPORTED_OBJECT_TYPES = [
@@ -35,15 +98,98 @@ const SUPPORTED_OBJECT_TYPES = [
   ObjectType.OpaqueObject,
 ];
 
+/**
+ * Server profiles whose mandatory cases all pass at that protocol version (KMIP Profiles 1.4
+ * and 2.1; expected-pass.txt). Not claimed: Baseline and Complete Server at 1.4 (Profiles 1.4
+ * has no Baseline cases to run), Tape Library (TL-M-3 is not passed), PKCS#11, and HTTPS,
+ * JSON and XML (served only when the HTTPS port is on, which a handler cannot see).
+ */
+const PROFILES: Partial<Record<KmipVersion, readonly number[]>> = {
+  '1.4': [
+    ProfileName.SymmetricKeyLifecycleServerKMIPV1_4,
+    ProfileName.AsymmetricKeyLifecycleServerKMIPV1_4,
+    ProfileName.BasicCryptographicServerKMIPV1_4,
+    ProfileName.AdvancedCryptographicServerKMIPV1_4,
+    ProfileName.RNGCryptographicServerKMIPV1_4,
+    ProfileName.SymmetricKeyFoundryServerKMIPV1_4,
+    ProfileName.OpaqueManagedObjectStoreServerKMIPV1_4,
+    ProfileName.SuiteBMinLOS_128ServerKMIPV1_4,
+    ProfileName.SuiteBMinLOS_192ServerKMIPV1_4,
+    ProfileName.StorageArrayWithSelfEncryptingDriveServerKMIPV1_4,
+  ],
+  '2.1': [
+    ProfileName.BaselineServer,
+    ProfileName.SymmetricKeyLifecycleServer,
+    ProfileName.AsymmetricKeyLifecycleServer,
+    ProfileName.BasicCryptographicServer,
+    ProfileName.AdvancedCryptographicServer,
+    ProfileName.RNGCryptographicServer,
+    ProfileName.SymmetricKeyFoundryServer,
+    ProfileName.OpaqueManagedObjectStoreServer,
+    ProfileName.StorageArrayWithSelfEncryptingDriveServer,
+    ProfileName.AESXTSServer,
+    ProfileName.QuantumSafeServer,
+  ],
+};
+
+/**
+ * Streamed cryptographic operations (Correlation Value) are served; Asynchronous Indicator is
+ * refused; no attestation; Batch Error Continuation Option Undo and Continue are both honoured;
+ * Register unwraps a Key Block whose wrapping key is managed here; Destroy deletes the key
+ * material and keeps the metadata; nothing is cryptographically shredded.
+ */
+const CAPABILITIES = {
+  streamingCapability: true,
+  asynchronousCapability: false,
+  attestationCapability: false,
+  batchUndoCapability: true,
+  batchContinueCapability: true,
+  unwrapMode: UnwrapMode.Processed,
+  destroyAction: DestroyAction.KeyMaterialDeleted,
+  shreddingAlgorithm: ShreddingAlgorithm.Unsupported,
+  rngMode: RNGMode.Unspecified,
+};
+
+/** The same generator new-object.ts records as Random Number Generator. */
+const RNG = {
+  rngAlgorithm: RNGAlgorithm.DRBG,
+  cryptographicAlgorithm: CryptographicAlgorithm.AES,
+  cryptographicLength: 256,
+  drbgAlgorithm: DRBGAlgorithm.CTR,
+};
+
+/** What new-object.ts sets on every new object when the client does not (KMIP 2.1 §2.1.20). */
+function objectDefaults(version: KmipVersion) {
+  const attributes: Attribute[] = [
+    { name: 'Sensitive', value: item.bool(Tag.Sensitive, false) },
+    { name: 'Extractable', value: item.bool(Tag.Extractable, true) },
+    { name: 'LeaseTime', value: item.interval(Tag.LeaseTime, DEFAULT_LEASE_SECONDS) },
+    {
+      name: 'ProtectionStorageMask',
+      value: item.int(Tag.ProtectionStorageMask, ProtectionStorageMask.Software),
+    },
+  ];
+  return SUPPORTED_OBJECT_TYPES.filter((t) => enumValueExistsIn(Tag.ObjectType, t, version)).map(
+    (objectType) => ({ objectType, attributes }),
+  );
+}
+
 export const query = operation({
   request: QueryRequest,
   response: QueryResponse,
   async run(req, ctx) {
-    const asked = new Set(req.queryFunctions ?? []);
-    const res: ReturnType<typeof QueryResponse.read> = {
+    const asked = new Set(
+      (req.queryFunctions ?? []).filter((f) =>
+        enumValueExistsIn(Tag.QueryFunction, f, ctx.version),
+      ),
+    );
+    const res: QueryResponseValue = {
       operations: [],
       objectTypes: [],
+      rngParameters: [],
+      profileInformation: [],
       capabilityInformation: [],
+      clientRegistrationMethods: [],
     };
     if (asked.has(QueryFunction.QueryOperations)) {
       // Loaded here, not at the top: the registry imports this module (no import cycle).
@@ -61,20 +207,27 @@ export const query = operation({
       res.vendorIdentification = 'kmipd';
       res.serverInformation = {};
     }
-    if (
-      QueryFunction.QueryCapabilities !== undefined &&
-      asked.has(QueryFunction.QueryCapabilities)
-    ) {
-      res.capabilityInformation = [
-        {
-          streamingCapability: false,
-          asynchronousCapability: false,
-          attestationCapability: false,
-          batchUndoCapability: true,
-          batchContinueCapability: true,
-        },
+    if (asked.has(QueryFunction.QueryRNGs)) res.rngParameters = [RNG];
+    if (asked.has(QueryFunction.QueryProfiles)) {
+      res.profileInformation = (PROFILES[ctx.version] ?? [])
+        .filter((p) => enumValueExistsIn(Tag.ProfileName, p, ctx.version))
+        .map((profileName) => ({ profileName }));
+    }
+    if (asked.has(QueryFunction.QueryCapabilities)) res.capabilityInformation = [CAPABILITIES];
+    if (asked.has(QueryFunction.QueryClientRegistrationMethods)) {
+      res.clientRegistrationMethods = [
+        ClientRegistrationMethod.ServerPreGenerated,
+        ClientRegistrationMethod.ClientGenerated,
       ];
     }
+    if (asked.has(QueryFunction.QueryDefaultsInformation)) {
+      res.defaultsInformation = { objectDefaults: objectDefaults(ctx.version) };
+    }
+    if (asked.has(QueryFunction.QueryStorageProtectionMasks)) {
+      res.protectionStorageMasks = { masks: [ProtectionStorageMask.Software] };
+    }
+    // Query Application Namespaces, Extension List, Extension Map, Attestation Types and
+    // Validations: kmipd has none of these, and answers with no entries.
     return res;
   },
 });
