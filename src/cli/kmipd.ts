@@ -1,16 +1,26 @@
 // The `kmipd` command: `serve` runs the server, `kek rotate|status` manage key-encryption
 // keys, `pki init` writes a development PKI.
 
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import pino from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { DEFAULT_CHECKPOINT_EVERY } from '../audit/file-log.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { initPki } from '../pki/dev-pki.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 import { startKmipd } from '../server/kmipd.js';
 import { exportCommand, importCommand } from './commands-kmipd/backup.js';
+import {
+  announce,
+  configCommand,
+  listeningFields,
+  serveExtras,
+  withServeConfig,
+} from './commands-kmipd/config.js';
+import { doctorCommand } from './commands-kmipd/doctor.js';
 import { kekCommand, withKekOptions } from './commands-kmipd/kek.js';
 
 function fail(message: string): never {
@@ -35,7 +45,7 @@ await yargs(hideBin(process.argv))
     'serve',
     'Run the KMIP server on the embedded SQLite store (default) or in memory.',
     (y) =>
-      withKekOptions(y)
+      withKekOptions(withServeConfig(y))
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
         .option('port', {
           type: 'number',
@@ -99,6 +109,35 @@ await yargs(hideBin(process.argv))
           default: 'info' as const,
           describe: 'Log level (JSON lines on stdout)',
         })
+        .option('audit-log', {
+          type: 'string',
+          describe:
+            'Tamper-evident audit file (hash-chained JSON lines, signed checkpoints; check it with ' +
+            'kmip audit verify). Default DATA/audit.log for the sqlite and postgres stores, off ' +
+            "for memory; 'off' turns it off",
+        })
+        .option('audit-key-file', {
+          type: 'string',
+          describe:
+            'Ed25519 private key (PEM) that signs audit checkpoints; created with mode 0600 when ' +
+            'missing, its public key beside it as .pub. Default DATA/audit-signing.key',
+        })
+        .option('audit-checkpoint-every', {
+          type: 'number',
+          default: DEFAULT_CHECKPOINT_EVERY,
+          describe: 'Audit records between signed checkpoints (one is also written on shutdown)',
+        })
+        .option('tls-min-version', {
+          choices: ['TLSv1.2', 'TLSv1.3'] as const,
+          default: 'TLSv1.2' as const,
+          describe: 'Lowest TLS version accepted on the KMIP port',
+        })
+        .option('tls-ciphers', {
+          type: 'string',
+          describe:
+            "OpenSSL cipher list for the KMIP port (default Node's); some vCenter builds need " +
+            'the TLS 1.2 CBC suites added, see SECURITY.md',
+        })
         .check((a) => {
           const given = [a.cert, a.key, a.ca].filter((x) => x !== undefined).length;
           if (given !== 0 && given !== 3) throw new Error('--cert, --key and --ca go together');
@@ -112,13 +151,35 @@ await yargs(hideBin(process.argv))
             throw new Error('--https-port must be 0-65535');
           if (a['https-host'] !== undefined && hp === undefined)
             throw new Error('--https-host needs --https-port');
+          const every = a['audit-checkpoint-every'];
+          if (!Number.isInteger(every) || every < 1)
+            throw new Error('--audit-checkpoint-every must be a positive integer');
+          if (a['tls-ciphers'] !== undefined) {
+            try {
+              createSecureContext({ ciphers: a['tls-ciphers'] });
+            } catch {
+              throw new Error(`--tls-ciphers: no cipher in "${a['tls-ciphers']}" is known here`);
+            }
+          }
           return true;
         }),
     async (a) => {
       // Everything the server writes (database, WAL, key-encryption key, PKI) is private.
       process.umask(0o077);
-      const log = pino({ level: a['log-level'], base: { service: 'kmipd' } });
+      // Fixture mode keeps stdout for the one JSON line a test harness reads.
+      const log = pino(
+        { level: a['log-level'], base: { service: 'kmipd' } },
+        pino.destination({ fd: a.ephemeral ? 2 : 1, sync: true }),
+      );
       const dataDir = resolve(a['data-dir']);
+      // The audit file is on by default wherever objects outlive the process.
+      const auditConfig = (file?: string, keyFile?: string, every?: number) => {
+        const path =
+          file ?? (a.store === 'memory' || a.ephemeral ? 'off' : join(dataDir, 'audit.log'));
+        if (path === 'off') return undefined;
+        const key = keyFile ?? join(dataDir, 'audit-signing.key');
+        return { path: resolve(path), keyFile: resolve(key), checkpointEvery: every };
+      };
       let kmipd: Awaited<ReturnType<typeof startKmipd>>;
       try {
         kmipd = await startKmipd({
@@ -139,10 +200,15 @@ await yargs(hideBin(process.argv))
             maxMessageBytes: a['max-message-bytes'],
           },
           log,
+          audit: auditConfig(a['audit-log'], a['audit-key-file'], a['audit-checkpoint-every']),
+          tlsMinVersion: a['tls-min-version'],
+          tlsCiphers: a['tls-ciphers'],
+          ...(await serveExtras(a)),
         });
       } catch (err) {
         fail(explain(err));
       }
+      if (a.ephemeral) announce(kmipd);
       const { address, port } = kmipd.server.address;
       log.info(
         {
@@ -153,6 +219,7 @@ await yargs(hideBin(process.argv))
           clientCertificates: kmipd.pkiDir,
           httpsHost: kmipd.httpsServer?.address.address,
           httpsPort: kmipd.httpsServer?.address.port,
+          ...listeningFields(kmipd, a.ephemeral),
         },
         'listening',
       );
@@ -170,6 +237,8 @@ await yargs(hideBin(process.argv))
     },
   )
   .command(kekCommand)
+  .command(doctorCommand)
+  .command(configCommand)
   .command(exportCommand)
   .command(importCommand)
   .command('pki', 'Development PKI', (y) =>

@@ -84,7 +84,7 @@ function initialState(list: readonly Attribute[], now: bigint): number {
 }
 
 export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): ManagedObject {
-  const uid = spec.uid ?? randomUUID();
+  const uid = spec.uid ?? ctx.newUid?.() ?? randomUUID();
   const derived = spec.derived ?? [];
   const derivedNames = new Set(derived.map((a) => a.name));
   const given = spec.given.filter(

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditSink } from '../audit/record.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import type { StructSchema } from '../kmip/schema.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -21,6 +22,10 @@ export interface OperationContext {
   onUndo(action: () => Promise<void>): void;
   /** Server time, whole seconds since the epoch, fixed for the whole request message. */
   readonly now: bigint;
+  /** Receives one record per operation (the tamper-evident audit file); absent when off. */
+  readonly auditSink?: AuditSink;
+  /** Unique Identifier for a new object (deterministic in fixture mode); default random UUIDs. */
+  readonly newUid?: () => string;
 }
 
 export interface OperationHandler<Req, Res> {

@@ -3,19 +3,29 @@
 // DATA/objects.sqlite, DATA/keks (KEK versions; new software KEKs as NNNN.key, mode 0600)
 // and DATA/pki (the development PKI). A data directory from before keyrings keeps its
 // DATA/kek.key as KEK version 1.
+//
+// Fixture mode (`ephemeral`) writes nothing but the development PKI: the memory store and a
+// random software KEK held in memory, for other projects' test suites.
 
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { type AuditConfig, type AuditFileLog, openAuditLog } from '../audit/index.js';
+import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { ensureKeyring, Keyring } from '../crypto/keyring.js';
+import { KEK_BYTES, SoftwareKeyWrapper } from '../crypto/software-key-wrapper.js';
 import type { KekChoice } from '../kek/choice.js';
+import type { KmipdMetrics } from '../metrics/metrics.js';
 import { initPki } from '../pki/dev-pki.js';
 import { openMemoryStore } from '../store/memory-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
+import { type AdminServer, startAdminServer } from './admin-server.js';
 import type { ConnectionLimits } from './connection.js';
+import { combineHooks, type FaultRule, faultHooks } from './faults.js';
 import { startHttpsServer } from './https-server.js';
 import { MessageLayer } from './message-layer.js';
 import { type RunningServer, startTlsServer } from './tls-server.js';
@@ -41,6 +51,22 @@ export interface KmipdConfig {
   /** Environment holding KEK, passphrase and PIN variables; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   log: Logger;
+  /** Fixture mode: memory store, a random KEK in memory; only the PKI is written. */
+  ephemeral?: boolean;
+  /** Directory of the development PKI when `tls` is absent; default DATA/pki. */
+  pkiDir?: string;
+  /** Unique Identifiers for new objects (deterministic fixtures); default random UUIDs. */
+  newUid?: () => string;
+  /** Injected faults (src/server/faults.ts); default none. */
+  faults?: readonly FaultRule[];
+  /** The admin HTTP server with /metrics and /healthz; default off. */
+  admin?: { host: string; port: number };
+  /** The tamper-evident audit file and its checkpoint key; default off. */
+  audit?: AuditConfig;
+  /** Lowest TLS version of the KMIP port; default TLSv1.2. */
+  tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list of the KMIP port; default Node's. */
+  tlsCiphers?: string;
 }
 
 export interface Kmipd {
@@ -48,7 +74,10 @@ export interface Kmipd {
   /** The HTTPS listener, when configured. */
   httpsServer?: RunningServer;
   store: ObjectStore;
-  keyring: Keyring;
+  /** Absent in fixture mode, whose KEK lives in memory only. */
+  keyring?: Keyring;
+  /** The admin HTTP server (/metrics, /healthz), when configured. */
+  admin?: AdminServer;
   /** Where the development client certificates are, when the development PKI is in use. */
   pkiDir?: string;
   stop(): Promise<void>;
@@ -56,22 +85,50 @@ export interface Kmipd {
 
 export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
   const { log } = config;
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const tlsFiles = config.tls ?? (await devPki(config.dataDir, log));
+  const pkiDir = config.pkiDir ?? join(config.dataDir, 'pki');
+  if (!config.ephemeral) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const tlsFiles = config.tls ?? (await devPki(pkiDir, log));
   const [cert, key, ca] = await Promise.all([
     readFile(tlsFiles.cert),
     readFile(tlsFiles.key),
     readFile(tlsFiles.ca),
   ]);
-  const keyring = await openKeyring(config);
+  const keyring = config.ephemeral ? undefined : await openKeyring(config);
+  const wrapper: KeyWrapper = keyring ?? new SoftwareKeyWrapper(randomBytes(KEK_BYTES));
   let store: ObjectStore;
   try {
-    store = await openStore(config);
+    store = config.ephemeral ? await openMemoryStore() : await openStore(config);
   } catch (err) {
-    await keyring.close();
+    await keyring?.close();
     throw err;
   }
-  const layer = new MessageLayer({ store, wrapper: keyring, log, admins: config.admins });
+  // prom-client is loaded only when the admin port is on.
+  const metrics: KmipdMetrics | undefined =
+    config.admin === undefined
+      ? undefined
+      : new (await import('../metrics/metrics.js')).KmipdMetrics();
+  if (metrics !== undefined) store = metrics.instrumentStore(store);
+  const hooks = combineHooks([
+    config.faults?.length ? faultHooks(config.faults) : undefined,
+    metrics?.hooks(),
+  ]);
+  let auditLog: AuditFileLog | undefined;
+  try {
+    auditLog = config.audit === undefined ? undefined : await openAuditLog(config.audit, log);
+  } catch (err) {
+    await store.close();
+    await keyring?.close();
+    throw err;
+  }
+  const layer = new MessageLayer({
+    store,
+    wrapper,
+    log,
+    admins: config.admins,
+    hooks,
+    newUid: config.newUid,
+    audit: auditLog,
+  });
   let server: RunningServer;
   try {
     server = await startTlsServer({
@@ -83,10 +140,13 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       layer,
       log,
       limits: config.limits,
+      minVersion: config.tlsMinVersion,
+      ciphers: config.tlsCiphers,
     });
   } catch (err) {
+    auditLog?.close();
     await store.close();
-    await keyring.close();
+    await keyring?.close();
     throw err;
   }
   let httpsServer: RunningServer | undefined;
@@ -105,7 +165,19 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     } catch (err) {
       await server.close();
       await store.close();
-      await keyring.close();
+      await keyring?.close();
+      throw err;
+    }
+  }
+  let admin: AdminServer | undefined;
+  if (metrics !== undefined && config.admin !== undefined) {
+    metrics.watchConnections(() => server.stats().connections);
+    try {
+      admin = await startAdminServer({ ...config.admin, metrics, store, log });
+    } catch (err) {
+      await Promise.all([server.close(), httpsServer?.close()]);
+      await store.close();
+      await keyring?.close();
       throw err;
     }
   }
@@ -114,11 +186,15 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     httpsServer,
     store,
     keyring,
-    pkiDir: config.tls === undefined ? join(config.dataDir, 'pki') : undefined,
+    admin,
+    pkiDir: config.tls === undefined ? pkiDir : undefined,
     async stop() {
+      await admin?.close();
       await Promise.all([server.close(), httpsServer?.close()]);
+      // After the last request is answered: the final checkpoint covers every record.
+      auditLog?.close();
       await store.close();
-      await keyring.close();
+      await keyring?.close();
     },
   };
 }
@@ -157,8 +233,7 @@ async function openStore(config: KmipdConfig): Promise<ObjectStore> {
   }
 }
 
-async function devPki(dataDir: string, log: Logger) {
-  const dir = join(dataDir, 'pki');
+async function devPki(dir: string, log: Logger) {
   const files = {
     cert: join(dir, 'server.crt'),
     key: join(dir, 'server.key'),

@@ -1,10 +1,11 @@
 // The message layer (KMIP 2.1 §8, §9; KMIP 1.4 §7): header, protocol version, batch loop,
 // correlation values, ID Placeholder, Batch Error Continuation Option, Maximum Response Size.
 // Every failure becomes a failed batch item; a message that cannot be read gets an Invalid
-// Message response. Nothing thrown below escapes process().
+// Message response. Nothing thrown below escapes process() but an injected connection drop.
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AuditSink } from '../audit/record.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { KmipError, resultReasonName } from '../errors.js';
 import {
@@ -29,6 +30,7 @@ import {
   Tag,
 } from '../ttlv/spec/generated.js';
 import { enumName, KMIP_VERSIONS, type KmipVersion, versionFrom } from '../ttlv/spec/index.js';
+import type { OperationHooks } from './faults.js';
 
 export interface MessageLayerOptions {
   store: ObjectStore;
@@ -42,6 +44,12 @@ export interface MessageLayerOptions {
    */
   verifyCredential?: (username: string, password: string | undefined) => boolean;
   limits?: Partial<DecodeLimits>;
+  /** Tamper-evident audit file; absent: the pino audit line only. */
+  audit?: AuditSink;
+  /** Run around every batch item (metrics, injected faults); absent costs nothing. */
+  hooks?: OperationHooks;
+  /** Unique Identifiers for new objects; default random UUIDs. */
+  newUid?: () => string;
 }
 
 export interface Peer {
@@ -95,6 +103,11 @@ export class MessageLayer {
     } catch (err) {
       const e = asKmipError(err, log);
       log.info({ reason: resultReasonName(e.reason), path: e.path }, 'rejected message');
+      this.opts.audit?.record({
+        principal: peer.identity,
+        result: { status: 'OperationFailed', reason: resultReasonName(e.reason) },
+        req: log.bindings().req as string | undefined,
+      });
       return this.messageFailure(sniffVersion(frame) ?? HIGHEST, now, e);
     }
     return this.runBatch(request, version, peer, log, now);
@@ -131,6 +144,8 @@ export class MessageLayer {
       placeholder: undefined,
       onUndo: (action) => undo.push(action),
       now,
+      newUid: this.opts.newUid,
+      auditSink: this.opts.audit,
     };
     const results: ResponseBatchItem[] = [];
     for (const item of request.batchItems) {
@@ -196,6 +211,30 @@ export class MessageLayer {
   }
 
   private async runItem(item: RequestBatchItem, ctx: OperationContext): Promise<ResponseBatchItem> {
+    const hooks = this.opts.hooks;
+    if (hooks === undefined) return this.runOperation(item, ctx);
+    const opName = enumName(Tag.Operation, item.operation) ?? String(item.operation);
+    const started = performance.now();
+    let result: ResponseBatchItem;
+    try {
+      await hooks.before?.(opName);
+      result = await this.runOperation(item, ctx);
+    } catch (err) {
+      // Only an injected ConnectionDrop is not a KmipError: it leaves process() on purpose.
+      if (!(err instanceof KmipError)) throw err;
+      audit(ctx, opName, undefined, err);
+      result = failed(item, err);
+    }
+    const outcome =
+      result.resultReason === undefined ? 'Success' : resultReasonName(result.resultReason);
+    hooks.after?.(opName, outcome, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  private async runOperation(
+    item: RequestBatchItem,
+    ctx: OperationContext,
+  ): Promise<ResponseBatchItem> {
     const opName = enumName(Tag.Operation, item.operation) ?? String(item.operation);
     const handler = OPERATIONS.get(item.operation);
     if (handler === undefined) {
@@ -280,16 +319,16 @@ function errorSummary(err: unknown): { type: string; stack?: string } {
 }
 
 function audit(ctx: OperationContext, operation: string, uid: string | undefined, e?: KmipError) {
-  ctx.log.info(
-    {
-      audit: true,
-      identity: ctx.identity,
-      operation,
-      uid,
-      result: e === undefined ? 'Success' : resultReasonName(e.reason),
-    },
-    'operation',
-  );
+  const result = e === undefined ? 'Success' : resultReasonName(e.reason);
+  ctx.log.info({ audit: true, identity: ctx.identity, operation, uid, result }, 'operation');
+  ctx.auditSink?.record({
+    principal: ctx.identity,
+    operation,
+    uid,
+    result: e === undefined ? { status: 'Success' } : { status: 'OperationFailed', reason: result },
+    // The same per-request id as the `req` field of this request's pino lines.
+    req: ctx.log.bindings().req as string | undefined,
+  });
 }
 
 /** The UID an operation produced, which becomes the batch's ID Placeholder. */
