@@ -9,6 +9,9 @@
 // certificate as ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE. Under TLS 1.3 the client finishes
 // its handshake before the server checks the certificate, so a client sees a rejected
 // certificate as a connection closed before the first response.
+//
+// Both sides live in one file because they read the same OpenSSL code tables and messages;
+// most of the length is the wording of the findings.
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
