@@ -12,6 +12,7 @@ import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { initPki } from '../pki/dev-pki.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 import { startKmipd } from '../server/kmipd.js';
+import { installLastResortHandlers } from '../server/tls-server.js';
 import { exportCommand, importCommand } from './commands-kmipd/backup.js';
 import {
   announce,
@@ -103,6 +104,21 @@ await yargs(hideBin(process.argv))
           type: 'number',
           default: DEFAULT_CONNECTION_LIMITS.maxMessageBytes,
           describe: 'Largest request accepted',
+        })
+        .option('max-connections', {
+          type: 'number',
+          default: DEFAULT_CONNECTION_LIMITS.maxConnections,
+          describe: 'Open connections at most, handshaking ones included',
+        })
+        .option('max-connections-per-identity', {
+          type: 'number',
+          default: DEFAULT_CONNECTION_LIMITS.maxConnectionsPerIdentity,
+          describe: 'Open connections at most per client identity',
+        })
+        .option('handshake-timeout', {
+          type: 'number',
+          default: DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs / 1000,
+          describe: 'Seconds a TLS handshake may take, counted from the TCP accept',
         })
         .option('log-level', {
           choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
@@ -198,6 +214,9 @@ await yargs(hideBin(process.argv))
           limits: {
             idleTimeoutMs: a['idle-timeout'] * 1000,
             maxMessageBytes: a['max-message-bytes'],
+            maxConnections: a['max-connections'],
+            maxConnectionsPerIdentity: a['max-connections-per-identity'],
+            handshakeTimeoutMs: a['handshake-timeout'] * 1000,
           },
           log,
           audit: auditConfig(a['audit-log'], a['audit-key-file'], a['audit-checkpoint-every']),
@@ -208,6 +227,19 @@ await yargs(hideBin(process.argv))
       } catch (err) {
         fail(explain(err));
       }
+      // Handlers first: a supervisor may signal as soon as it reads the 'listening' line.
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping: finishing requests in flight');
+        await kmipd.stop();
+        log.info('stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      installLastResortHandlers(log, () => kmipd.stop());
       if (a.ephemeral) announce(kmipd);
       const { address, port } = kmipd.server.address;
       log.info(
@@ -223,17 +255,6 @@ await yargs(hideBin(process.argv))
         },
         'listening',
       );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping: finishing requests in flight');
-        await kmipd.stop();
-        log.info('stopped');
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
     },
   )
   .command(kekCommand)

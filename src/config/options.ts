@@ -60,6 +60,21 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     type: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
     default: DEFAULT_CONNECTION_LIMITS.maxMessageBytes,
   },
+  {
+    key: 'max-connections',
+    type: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
+    default: DEFAULT_CONNECTION_LIMITS.maxConnections,
+  },
+  {
+    key: 'max-connections-per-identity',
+    type: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
+    default: DEFAULT_CONNECTION_LIMITS.maxConnectionsPerIdentity,
+  },
+  {
+    key: 'handshake-timeout',
+    type: { kind: 'number', min: 0 },
+    default: DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs / 1000,
+  },
   { key: 'log-level', type: { kind: 'choice', choices: LOG_LEVELS }, default: 'info' },
   {
     key: 'tls-min-version',
