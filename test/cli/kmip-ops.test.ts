@@ -119,6 +119,14 @@ describe('kmip object commands', () => {
     expect(state).toEqual({ state: 'Destroyed' });
   });
 
+  it('rekey makes a replacement key linked to the old one', async () => {
+    const created = await kmipJson<{ uid: string }>(['create', '--name', `rekey-${tag()}`]);
+    const replaced = await kmipJson<{ uid: string }>(['rekey', created.uid]);
+    expect(replaced.uid).not.toBe(created.uid);
+    const got = await kmipJson<Record<string, unknown>>(['get', replaced.uid]);
+    expect(got).toMatchObject({ cryptographicAlgorithm: 'AES', cryptographicLength: 256 });
+  });
+
   it('reports a missing uid with the Result Reason in words and exit code 3', async () => {
     const [v21, v14] = await Promise.all([
       kmip(['get', 'no-such-uid']),
@@ -379,6 +387,7 @@ describe('kmip --help', () => {
     ['locate'],
     ['activate'],
     ['revoke'],
+    ['rekey'],
     ['destroy'],
     ['attrs'],
     ['attrs', 'get'],

@@ -1,4 +1,4 @@
-// `kmip create`, `create-key-pair`, `register`, `get`, `locate`, `activate`, `revoke`: one
+// `kmip create`, `create-key-pair`, `register`, `get`, `locate`, `activate`, `revoke`, `rekey`: one
 // KMIP operation each (KMIP 2.1 §6.1), connection settings from flags, environment or profile.
 
 import { readFile, writeFile } from 'node:fs/promises';
@@ -433,4 +433,33 @@ const revoke: CommandModule<object, RevokeArgs> = {
   }),
 };
 
-export const objectCommands = [create, createKeyPair, register, get, locate, activate, revoke];
+interface ReKeyCliArgs extends UidArgs {
+  offset: number | undefined;
+}
+
+const rekey: CommandModule<object, ReKeyCliArgs> = {
+  command: 'rekey <uid>',
+  describe: 'Replace a symmetric key by a new one with its attributes (KMIP Re-key)',
+  builder: (y: Argv) =>
+    connectionOptions(y)
+      .positional('uid', { type: 'string', demandOption: true, describe: 'Unique Identifier' })
+      .option('offset', {
+        type: 'number',
+        describe: 'seconds from now until the new key becomes active',
+      })
+      .example('$0 rekey 6f1c… --offset 3600', 'a replacement key that activates in an hour'),
+  handler: withClient<ReKeyCliArgs>(async (client, args) => {
+    printUid(args, await client.reKey(args.uid, { offset: args.offset }), 'new key');
+  }),
+};
+
+export const objectCommands = [
+  create,
+  createKeyPair,
+  register,
+  get,
+  locate,
+  activate,
+  revoke,
+  rekey,
+];
