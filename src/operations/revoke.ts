@@ -2,13 +2,12 @@
 // Compromised (Compromise Date, Compromise Occurrence Date); any other reason to Deactivated
 // (Deactivation Date). Revocation Reason is recorded.
 
-import { KmipError } from '../errors.js';
 import { item } from '../kmip/items.js';
 import { dateTime, enumeration, opt, struct, text } from '../kmip/schema.js';
 import { DESTROYED_STATES, requireState, transition } from '../objects/lifecycle.js';
 import { setAttr, wrongState } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
-import { ResultReason, RevocationReasonCode, State, Tag } from '../ttlv/spec/generated.js';
+import { RevocationReasonCode, State, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
 import { targetUid } from './target.js';
 import { UidResult } from './uid-payload.js';

@@ -15,7 +15,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DOCS = join(ROOT, 'docs');
 
 /** The bodies of the ```sh runnable blocks of a Markdown text, in order. */
-export function runnableBlocks(markdown: string): string[] {
+function runnableBlocks(markdown: string): string[] {
   const blocks: string[] = [];
   const re = /^```sh runnable\n([\s\S]*?)^```$/gm;
   for (let m = re.exec(markdown); m !== null; m = re.exec(markdown)) blocks.push(m[1]!);

@@ -24,7 +24,6 @@ import {
   ResultStatus,
   Tag,
 } from '../../src/ttlv/spec/generated.js';
-import type { KmipVersion } from '../../src/ttlv/spec/index.js';
 import { testServer } from '../helpers/kmip-test-client.js';
 import { getAttributes, keyObject, names1x, register, registered } from './server-calls.js';
 
