@@ -1,11 +1,14 @@
 // Embedded SQLite ObjectStore (better-sqlite3). WAL with synchronous=FULL: a write is on
-// disk before the server answers. Schema in sqlite-migrations.ts.
+// disk before the server answers. Writes go through a group commit (group-commit.ts): those
+// queued in one event-loop turn share one transaction and one fsync. Schema in
+// sqlite-migrations.ts.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
+import { GroupCommit } from './group-commit.js';
 import {
   type IndexEntry,
   type ListWrappedQuery,
@@ -92,6 +95,9 @@ export class SqliteStore implements ObjectStore {
   readonly schemaVersion: number;
   private readonly db: Database;
   private readonly cache = new Map<string, Statement>();
+  private readonly writes: GroupCommit;
+  /** Reads the object row and its index entries in one read transaction. */
+  private readonly readObject: (uid: string) => StoredObject | undefined;
   private readonly s: {
     insertObject: Statement;
     insertEntry: Statement;
@@ -145,6 +151,8 @@ export class SqliteStore implements ObjectStore {
         .safeIntegers(true),
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
+    this.writes = new GroupCommit(db);
+    this.readObject = db.transaction((uid: string) => this.readOne(uid));
   }
 
   private open(): Database {
@@ -197,77 +205,76 @@ export class SqliteStore implements ObjectStore {
 
   async insert(obj: StoredObject): Promise<void> {
     validateObject(obj);
-    this.open()
-      .transaction(() => this.insertOne(obj))
-      .immediate();
+    this.open();
+    return this.writes.run(() => this.insertOne(obj));
   }
 
   /** Inserts many objects in one transaction (imports, benchmarks); all or nothing. */
   async insertBatch(objs: readonly StoredObject[]): Promise<void> {
     for (const obj of objs) validateObject(obj);
-    this.open()
-      .transaction(() => {
-        for (const obj of objs) this.insertOne(obj);
-      })
-      .immediate();
+    this.open();
+    return this.writes.run(() => {
+      for (const obj of objs) this.insertOne(obj);
+    });
   }
 
   async get(uid: string): Promise<StoredObject | undefined> {
-    return this.open().transaction(() => {
-      const row = this.s.getObject.get(uid) as ObjectRow | undefined;
-      if (!row) return undefined;
-      const entries = this.s.getEntries.all(row.seq) as IndexRow[];
-      return {
-        uid: row.uid,
-        owner: row.owner,
-        objectType: Number(row.object_type),
-        state: Number(row.state),
-        attributes: row.attributes,
-        index: entries.map((e) => ({
-          name: e.name,
-          value: e.txt !== null ? e.txt : e.is_bigint ? e.num! : Number(e.num!),
-        })),
-        material:
-          row.material === null
-            ? null
-            : { kekId: row.material_kek_id!, algorithm: row.material_alg!, blob: row.material },
-        revision: Number(row.revision),
-        createdAt: Number(row.created_at),
-      };
-    })();
+    this.open();
+    return this.readObject(uid);
+  }
+
+  private readOne(uid: string): StoredObject | undefined {
+    const row = this.s.getObject.get(uid) as ObjectRow | undefined;
+    if (!row) return undefined;
+    const entries = this.s.getEntries.all(row.seq) as IndexRow[];
+    return {
+      uid: row.uid,
+      owner: row.owner,
+      objectType: Number(row.object_type),
+      state: Number(row.state),
+      attributes: row.attributes,
+      index: entries.map((e) => ({
+        name: e.name,
+        value: e.txt !== null ? e.txt : e.is_bigint ? e.num! : Number(e.num!),
+      })),
+      material:
+        row.material === null
+          ? null
+          : { kekId: row.material_kek_id!, algorithm: row.material_alg!, blob: row.material },
+      revision: Number(row.revision),
+      createdAt: Number(row.created_at),
+    };
   }
 
   async update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
     validateObject(obj);
     const m = obj.material;
-    return this.open()
-      .transaction(() => {
-        const seq = this.s.updateObject.get(
-          obj.state,
-          obj.attributes,
-          m?.blob ?? null,
-          m?.kekId ?? null,
-          m?.algorithm ?? null,
-          obj.uid,
-          expectedRevision,
-        ) as bigint | undefined;
-        if (seq === undefined) return false;
-        this.s.deleteEntries.run(seq);
-        this.insertEntries(seq, obj.index);
-        return true;
-      })
-      .immediate();
+    this.open();
+    return this.writes.run(() => {
+      const seq = this.s.updateObject.get(
+        obj.state,
+        obj.attributes,
+        m?.blob ?? null,
+        m?.kekId ?? null,
+        m?.algorithm ?? null,
+        obj.uid,
+        expectedRevision,
+      ) as bigint | undefined;
+      if (seq === undefined) return false;
+      this.s.deleteEntries.run(seq);
+      this.insertEntries(seq, obj.index);
+      return true;
+    });
   }
 
   async remove(uid: string): Promise<boolean> {
-    return this.open()
-      .transaction(() => {
-        const seq = this.s.deleteObject.get(uid) as bigint | undefined;
-        if (seq === undefined) return false;
-        this.s.deleteEntries.run(seq);
-        return true;
-      })
-      .immediate();
+    this.open();
+    return this.writes.run(() => {
+      const seq = this.s.deleteObject.get(uid) as bigint | undefined;
+      if (seq === undefined) return false;
+      this.s.deleteEntries.run(seq);
+      return true;
+    });
   }
 
   private prepared(sql: string): Statement {
@@ -425,6 +432,7 @@ export class SqliteStore implements ObjectStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.writes.flush();
     this.cache.clear();
     this.db.close();
   }

@@ -1,0 +1,112 @@
+// Group commit for a synchronous SQLite connection. With synchronous=FULL every COMMIT costs
+// an fsync of the WAL, and better-sqlite3 blocks the event loop for it, so one transaction
+// per write caps a server at the disk's fsync rate. Writes queued within one event-loop turn
+// (every request whose bytes arrived in the same poll phase) are instead applied in one
+// transaction with one fsync, in arrival order, and each caller's promise settles only after
+// that COMMIT returned: durable before the reply, as with one transaction per write.
+//
+// Each write runs inside its own SAVEPOINT, so a write that throws (a duplicate uid, a full
+// disk on one statement) is rolled back alone and fails only its own caller; the others
+// commit. Writes in a batch see the effects of the ones before them, exactly as if they had
+// run serially. A failed COMMIT fails every write of the batch.
+
+import type { Database, Statement } from 'better-sqlite3';
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Outcome {
+  p: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private readonly sql: Record<
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo',
+    Statement
+  >;
+
+  constructor(private readonly db: Database) {
+    this.sql = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT w'),
+      release: db.prepare('RELEASE w'),
+      rollbackTo: db.prepare('ROLLBACK TO w'),
+    };
+  }
+
+  /** Queues `work` (synchronous statements on the connection) for the next group commit. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      // setImmediate runs after the poll phase: every request read in this turn gets queued.
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Writes queued and not yet committed. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Commits what is queued now (also called before the connection closes). */
+  flush(): void {
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    let done: Outcome[] = [];
+    try {
+      this.sql.begin.run();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) {
+      try {
+        this.sql.savepoint.run();
+        const value = p.work();
+        this.sql.release.run();
+        done.push({ p, ok: true, value });
+      } catch (err) {
+        if (this.db.inTransaction) {
+          this.sql.rollbackTo.run();
+          this.sql.release.run();
+          done.push({ p, ok: false, value: err });
+          continue;
+        }
+        // SQLite rolled the whole transaction back (SQLITE_FULL, IOERR, BUSY): the writes
+        // before this one are lost too, so they fail; the rest go on in a new transaction.
+        for (const o of done) o.p.reject(o.ok ? err : o.value);
+        p.reject(err);
+        done = [];
+        try {
+          this.sql.begin.run();
+        } catch (beginErr) {
+          for (const q of batch.slice(batch.indexOf(p) + 1)) q.reject(beginErr);
+          return;
+        }
+      }
+    }
+    try {
+      this.sql.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      for (const o of done) o.p.reject(err);
+      return;
+    }
+    for (const o of done) {
+      if (o.ok) o.p.resolve(o.value);
+      else o.p.reject(o.value);
+    }
+  }
+}
