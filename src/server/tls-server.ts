@@ -1,6 +1,7 @@
 // The KMIP port: TLS 1.2/1.3 with a required client certificate (KMIP Profiles 2.1 §3.1
 // Basic Authentication Suite, TLS 1.2 or later). The client identity is its certificate's CN.
 
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -41,6 +42,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * TLS session resumption (1.2 session tickets and IDs, 1.3 tickets) skips the certificate
+ * exchange and signatures of a full handshake for clients that reconnect per call (Barbican).
+ * Ticket keys are made once per process, so every listener of the process (and a restarted
+ * one) honours the tickets it issued; a ticket never outlives the process. The session keeps
+ * the client certificate, so a resumed connection has the identity of the full handshake
+ * (for at most sessionTimeout, Node's 300 s). The session ID context is fixed rather than
+ * Node's default, a hash of the command line.
+ */
+const TICKET_KEYS = randomBytes(48);
+const SESSION_ID_CONTEXT = 'kmipd';
+
 export function identityOf(socket: tls.TLSSocket): string | undefined {
   const cert = socket.getPeerCertificate();
   const cn = cert?.subject?.CN;
@@ -62,6 +75,8 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     rejectUnauthorized: true,
     minVersion: opts.minVersion ?? 'TLSv1.2',
     ciphers: opts.ciphers,
+    ticketKeys: TICKET_KEYS,
+    sessionIdContext: SESSION_ID_CONTEXT,
     // Node's own timer only measures inactivity; the deadline set on 'connection' is absolute.
     handshakeTimeout: lim.handshakeTimeoutMs,
   });
