@@ -36,7 +36,7 @@ const SETS: SetRun[] = [
   {
     name: 'v1.4 Test Cases',
     dir: join(ROOT, 'fixtures', 'conformance', 'kmip-testcases-v1.4-cnprd01'),
-    measured: { cases: 110, passed: 42, skipped: 68 },
+    measured: { cases: 110, passed: 70, skipped: 40 },
   },
   {
     name: 'v2.1 Test Cases',
@@ -45,8 +45,8 @@ const SETS: SetRun[] = [
   },
 ];
 
-/** passed / (passed + failed + skipped) over both sets, as measured: 45 of 116. */
-const MEASURED_RATIO = { passed: 45, cases: 116 };
+/** passed / (passed + failed + skipped) over both sets, as measured: 73 of 116. */
+const MEASURED_RATIO = { passed: 73, cases: 116 };
 
 async function runSet(set: SetRun, work: string): Promise<void> {
   const files = (await readdir(set.dir)).filter((f) => f.endsWith('.xml')).sort();
