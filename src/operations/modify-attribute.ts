@@ -1,11 +1,13 @@
 // KMIP 2.1 §6.1.34 Modify Attribute (KMIP 1.4 §4.15): replaces the value of an existing
-// attribute instance. 1.x names the instance by Attribute Index (default 0) and answers with
-// the new attribute; 2.x names it by Current Attribute (default: the only or first instance).
+// attribute instance, or sets a single-instance attribute the object does not have yet. 1.x
+// names the instance by Attribute Index (default 0) and answers with the new attribute; 2.x
+// names it by Current Attribute (default: the only or first instance).
 
 import { attributeHolder, indexedAttribute1x } from '../kmip/attribute-fields.js';
 import { opt, struct, text, versions } from '../kmip/schema.js';
 import {
   attributeNotFound,
+  isMultiInstance,
   requireDateChangeAllowed,
   requireUniqueName,
   requireWritable,
@@ -42,10 +44,15 @@ export const modifyAttribute = operation({
         index = at.findIndex((i) => encodeTtlv(mo.attributes[i]!.value).equals(current));
       }
       const position = at[index];
-      if (position === undefined) throw attributeNotFound(ctx.version, next.name);
+      // A single-instance attribute the object lacks is set, as Set Attribute would: clients
+      // such as NAS appliances modify the Activation Date of a new object, whose first value
+      // is the one they ask for.
+      const absentSingle = at.length === 0 && index === 0 && !isMultiInstance(next.name);
+      if (position === undefined && !absentSingle) throw attributeNotFound(ctx.version, next.name);
       requireDateChangeAllowed(ctx, mo.state, next);
       await requireUniqueName(ctx, mo.uid, next);
-      mo.attributes[position] = next;
+      if (position === undefined) mo.attributes.push(next);
+      else mo.attributes[position] = next;
       return next;
     });
     return { uniqueIdentifier: uid, attribute: { attribute: next, index } };
