@@ -3,6 +3,7 @@
 // KeyWrapper with the UID as associated data, so no key value, secret or opaque blob reaches
 // the store in clear.
 
+import { GRANT_ENTRY, grantEntries, mayUse } from '../auth/access.js';
 import { KmipError } from '../errors.js';
 import { type Attribute, fromAttributes2x, toAttribute2x } from '../kmip/attributes.js';
 import type { OperationContext } from '../operations/context.js';
@@ -30,6 +31,7 @@ function decodeAttributes(bytes: Buffer): Attribute[] {
 export function indexEntries(list: readonly Attribute[]): IndexEntry[] {
   const out: IndexEntry[] = [];
   for (const a of list) {
+    if (a.name === GRANT_ENTRY) continue;
     const v = indexValue(a.value);
     if (v !== undefined) out.push({ name: a.name, value: v });
   }
@@ -75,8 +77,9 @@ export async function insertObject(ctx: OperationContext, mo: ManagedObject): Pr
 }
 
 /**
- * Loads an object the caller may use. Another identity's object is reported as not found, so
- * that its existence does not leak (KMIP 2.1 §3 access control is server policy).
+ * Loads an object the caller may use (owner, admin, or a grant of the current operation: see
+ * src/auth/access.ts). Any other object is reported as not found, so that its existence does
+ * not leak (KMIP 2.1 §3 access control is server policy).
  */
 export async function loadObject(
   ctx: OperationContext,
@@ -84,7 +87,7 @@ export async function loadObject(
   opts: { material?: boolean } = {},
 ): Promise<ManagedObject> {
   const stored = await ctx.store.get(uid);
-  if (stored === undefined || (!ctx.isAdmin && stored.owner !== ctx.identity)) {
+  if (stored === undefined || !mayUse(ctx, stored)) {
     throw notFound(ctx, uid);
   }
   let object: StructureItem | null = null;
@@ -121,7 +124,8 @@ export async function saveObject(
     ...before,
     state: mo.state,
     attributes: encodeAttributes(mo.attributes),
-    index: indexEntries(mo.attributes),
+    // Grants are not attributes: they survive every attribute change.
+    index: [...indexEntries(mo.attributes), ...grantEntries(before.index)],
     material: opts.dropMaterial ? null : before.material,
     revision: mo.revision + 1,
   };

@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { attrsCommand } from './attrs.js';
 import { cryptoCommands } from './crypto.js';
 import { destroyCommand } from './destroy.js';
+import { grantCommands } from './grant.js';
 import { objectCommands } from './objects.js';
 import { serverInfoCommands } from './server-info.js';
 
@@ -11,6 +12,7 @@ export const opsCommands = [
   ...objectCommands,
   destroyCommand,
   attrsCommand,
+  ...grantCommands,
   ...cryptoCommands,
   ...serverInfoCommands,
 ] as unknown as CommandModule[];
