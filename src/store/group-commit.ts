@@ -5,10 +5,14 @@
 // transaction with one fsync, in arrival order, and each caller's promise settles only after
 // that COMMIT returned: durable before the reply, as with one transaction per write.
 //
-// Each write runs inside its own SAVEPOINT, so a write that throws (a duplicate uid, a full
-// disk on one statement) is rolled back alone and fails only its own caller; the others
-// commit. Writes in a batch see the effects of the ones before them, exactly as if they had
-// run serially. A failed COMMIT fails every write of the batch.
+// A batch first runs plainly, all writes in one transaction. Should any write throw (a
+// duplicate uid), the transaction is rolled back and the batch runs again with each write
+// inside its own SAVEPOINT, so the failing write is rolled back alone and fails only its own
+// caller; the others commit. Savepoints are not the common path because each one makes
+// SQLite copy every page already dirty in the transaction to a statement journal before it
+// changes it. Writes are synchronous functions of the database, so running one again gives
+// the result it would have had. Writes in a batch see the effects of the ones before them,
+// exactly as if they had run serially. A failed COMMIT fails every write of the batch.
 
 import type { Database, Statement } from 'better-sqlite3';
 
@@ -64,6 +68,36 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    if (!this.runPlain(batch)) this.runWithSavepoints(batch);
+  }
+
+  /** One transaction, no savepoints; false (nothing settled, all rolled back) when a write threw. */
+  private runPlain(batch: Pending[]): boolean {
+    const values: unknown[] = [];
+    try {
+      this.sql.begin.run();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return true;
+    }
+    try {
+      for (const p of batch) values.push(p.work());
+    } catch {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      return false;
+    }
+    try {
+      this.sql.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      for (const p of batch) p.reject(err);
+      return true;
+    }
+    batch.forEach((p, i) => p.resolve(values[i]));
+    return true;
+  }
+
+  private runWithSavepoints(batch: Pending[]): void {
     let done: Outcome[] = [];
     try {
       this.sql.begin.run();

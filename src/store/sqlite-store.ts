@@ -124,6 +124,10 @@ export class SqliteStore implements ObjectStore {
       // Every object adds ~20 index rows at random places of the name indexes (uids,
       // digests); SQLite's 2 MiB default page cache misses on them from ~10k objects on.
       this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+      // A multi-row INSERT inside a transaction keeps a statement journal; with temp files it
+      // spills to disk past 64 KiB (a group commit of ~10 Creates). Transient Locate b-trees
+      // (an IN list of a broad range) live in memory too: bounded by the matches, freed after.
+      this.db.pragma('temp_store = MEMORY');
       this.schemaVersion = migrate(this.db, opts.migrations ?? MIGRATIONS);
     } catch (err) {
       this.db.close();
