@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KmipError } from '../../src/errors.js';
+import { GroupCommit } from '../../src/store/group-commit.js';
 import type { StoredObject } from '../../src/store/object-store.js';
 import {
   openSqliteStore,
@@ -174,5 +175,24 @@ describe('SQLite group commit', () => {
     expect(committed('b1')).toBeUndefined();
     expect(committed('b2')).toBeUndefined();
     for (const u of ['solo', 'b3', 'b4']) expect(committed(u)).toBeDefined();
+  });
+
+  it('rolls back a write that throws after changing rows, and only that write', async () => {
+    const db = new BetterSqlite3(join(dir, 'raw.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    const gc = new GroupCommit(db);
+    const put = db.prepare('INSERT INTO t (k) VALUES (?)');
+    const outcomes = await Promise.allSettled([
+      gc.run(() => put.run('a')),
+      gc.run(() => {
+        put.run('half');
+        throw new Error('second statement failed');
+      }),
+      gc.run(() => put.run('c').changes),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[2] as PromiseFulfilledResult<number>).value).toBe(1);
+    expect(db.prepare('SELECT k FROM t ORDER BY k').pluck().all()).toEqual(['a', 'c']);
+    db.close();
   });
 });
