@@ -4,7 +4,7 @@
 // Offset Items skips, Maximum Items caps, Located Items (1.3+) counts all matches.
 
 import { KmipError } from '../errors.js';
-import { attribute1x, attributeSet } from '../kmip/attribute-fields.js';
+import { attribute1x, attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { int, many, opt, struct, text, versions } from '../kmip/schema.js';
 import { indexEntries } from '../objects/repository.js';
@@ -19,6 +19,8 @@ const LocateRequest = struct({
   storageStatusMask: opt(int(Tag.StorageStatusMask)),
   objectGroupMember: opt(versions(int(Tag.ObjectGroupMember), { since: '1.1' })),
   attributeList: many(attribute1x()),
+  // Some 1.0 clients wrap the filter attributes in a Template-Attribute, as Create does.
+  templateAttribute: opt(templateAttribute(Tag.TemplateAttribute)),
   attributes: opt(attributeSet(Tag.Attributes)),
 });
 
@@ -58,7 +60,11 @@ export const locate = operation({
   request: LocateRequest,
   response: LocateResponse,
   async run(req, ctx) {
-    const given = [...(req.attributeList ?? []), ...(req.attributes ?? [])];
+    const given = [
+      ...(req.attributeList ?? []),
+      ...(req.templateAttribute ?? []),
+      ...(req.attributes ?? []),
+    ];
     const mask = req.storageStatusMask;
     // Every object here is in on-line storage; a mask without that bit matches nothing.
     if (mask !== undefined && mask !== 0 && (mask & StorageStatusMask.OnLineStorage) === 0) {
