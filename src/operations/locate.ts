@@ -3,6 +3,7 @@
 // or any other attribute, must be equal. Results come in a stable order, newest first;
 // Offset Items skips, Maximum Items caps, Located Items (1.3+) counts all matches.
 
+import { locateScope } from '../auth/scope.js';
 import { KmipError } from '../errors.js';
 import { attribute1x, attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
@@ -83,10 +84,8 @@ export const locate = operation({
     if (!filters.some((f) => f.name === 'State')) {
       filters.push({ name: 'State', op: 'range', min: LIVE_STATES.min, max: LIVE_STATES.max });
     }
-    const all = await ctx.store.locate({
-      owner: ctx.isAdmin ? undefined : ctx.identity,
-      filters,
-    });
+    // The caller's own objects, and those granted to it for Locate (src/auth/scope.ts).
+    const all = await locateScope(ctx, filters);
     // Newest first, as the KMIP test cases order them (TC-OFFSET-1-14); Located Items is
     // answered when the client pages with Offset Items.
     all.reverse();
