@@ -72,6 +72,13 @@ describe('MySQL keyring (KMIP 1.1)', () => {
     expect(numberOf(attrValue(attrs, 'State'))).toBe(State.Active);
     expect(numberOf(attrValue(attrs, 'Cryptographic Length'))).toBe(256);
 
+    // The Storage Status Mask sent in Create is kept as given, and every attribute still reads.
+    const everything = await s.ok(Operation.GetAttributes, [uidItem(uid)]);
+    expect(numberOf(attrValue(everything, 'Storage Status Mask'))).toBe(
+      StorageStatusMask.OnLineStorage,
+    );
+    expect(numberOf(attrValue(everything, 'Object Type'))).toBe(ObjectType.SymmetricKey);
+
     // Keyring removal: revoke, then destroy.
     await s.ok(Operation.Revoke, [
       uidItem(uid),
