@@ -59,7 +59,7 @@ export function grantEntryValue(g: Grantee, operation: string): string {
 
 /** Parses `alice` or `user:alice` or `group:ops`. */
 export function parseGrantee(text: string): Grantee {
-  const m = /^(user|group):(.+)$/.exec(text);
+  const m = /^(user|group):(.*)$/s.exec(text);
   const g: Grantee = m
     ? { kind: m[1] as Grantee['kind'], name: m[2]! }
     : { kind: 'user', name: text };
@@ -150,6 +150,17 @@ export function mayUse(ctx: OperationContext, obj: AccessTarget): boolean {
   if (typeName !== undefined && auth.typePolicies?.get(typeName)?.has(op)) return true;
   const wanted = new Set(callerGrantees(auth).map((g) => grantEntryValue(g, op)));
   return obj.index.some((e) => e.name === GRANT_ENTRY && wanted.has(e.value as string));
+}
+
+/** Does the object hold any grant for the caller (so its existence is no secret to it)? */
+export function hasAnyGrant(ctx: OperationContext, obj: AccessTarget): boolean {
+  const keys = new Set(callerGrantees(authOf(ctx)).map((g) => `${granteeKey(g)}\u0000`));
+  return obj.index.some(
+    (e) =>
+      e.name === GRANT_ENTRY &&
+      typeof e.value === 'string' &&
+      keys.has(e.value.slice(0, e.value.indexOf('\u0000') + 1)),
+  );
 }
 
 /** Owner or admin: who may change an object's grants. */

@@ -10,8 +10,8 @@ import {
   editGrants,
   formatGrantee,
   grantsOf,
+  hasAnyGrant,
   mayAdminister,
-  mayUse,
   parseGrantee,
 } from '../auth/access.js';
 import { KmipError } from '../errors.js';
@@ -47,8 +47,8 @@ async function edit(
   const stored = await ctx.store.get(uid);
   if (stored === undefined) throw notFound(ctx, uid);
   if (!mayAdminister(ctx, stored.owner)) {
-    // A grantee learns no more than that it may not change grants.
-    if (mayUse(ctx, stored)) {
+    // A grantee, which knows the object exists, learns only that it may not change grants.
+    if (hasAnyGrant(ctx, stored)) {
       throw new KmipError(ResultReason.PermissionDenied, 'only the owner or an admin may grant');
     }
     throw notFound(ctx, uid);
