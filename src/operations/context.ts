@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/record.js';
+import type { TicketBook, TicketClaims } from '../auth/tickets.js';
+import type { CertificateAuthority } from '../crypto/ca.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import type { StructSchema } from '../kmip/schema.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -26,6 +28,12 @@ export interface OperationContext {
   readonly auditSink?: AuditSink;
   /** Unique Identifier for a new object (deterministic in fixture mode); default random UUIDs. */
   readonly newUid?: () => string;
+  /** Login tickets of this process (Login, Logout, Delegated Login); absent: not offered. */
+  readonly tickets?: TicketBook;
+  /** The ticket the request header presented, when it presented one. */
+  readonly ticket?: TicketClaims;
+  /** The CA Certify and Re-certify sign with; absent: Feature Not Supported. */
+  readonly ca?: CertificateAuthority;
 }
 
 export interface OperationHandler<Req, Res> {

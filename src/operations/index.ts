@@ -6,12 +6,14 @@ import { activate } from './activate.js';
 import { addAttribute } from './add-attribute.js';
 import { archive } from './archive.js';
 import { cancel } from './cancel.js';
+import { certify } from './certify.js';
 import { check } from './check.js';
 import type { OperationHandler } from './context.js';
 import { create } from './create.js';
 import { createKeyPair } from './create-key-pair.js';
 import { createSplitKey } from './create-split-key.js';
 import { decrypt } from './decrypt.js';
+import { delegatedLogin } from './delegated-login.js';
 import { deleteAttribute } from './delete-attribute.js';
 import { deriveKey } from './derive-key.js';
 import { destroy } from './destroy.js';
@@ -26,6 +28,8 @@ import { interop } from './interop.js';
 import { joinSplitKey } from './join-split-key.js';
 import { locate } from './locate.js';
 import { log } from './log.js';
+import { login } from './login.js';
+import { logout } from './logout.js';
 import { mac } from './mac.js';
 import { macVerify } from './mac-verify.js';
 import { modifyAttribute } from './modify-attribute.js';
@@ -33,6 +37,7 @@ import { obtainLease } from './obtain-lease.js';
 import { ping } from './ping.js';
 import { poll } from './poll.js';
 import { query } from './query.js';
+import { reCertify } from './recertify.js';
 import { recover } from './recover.js';
 import { register } from './register.js';
 import { reKey } from './rekey.js';
@@ -43,6 +48,7 @@ import { rngSeed } from './rng-seed.js';
 import { setAttribute } from './set-attribute.js';
 import { sign } from './sign.js';
 import { signatureVerify } from './signature-verify.js';
+import { validate } from './validate.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler links its own request and response types
 type AnyHandler = OperationHandler<any, any>;
@@ -88,4 +94,10 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.Interop, interop],
   [Operation.Log, log],
   [Operation.DeriveKey, deriveKey],
+  [Operation.Login, login],
+  [Operation.Logout, logout],
+  [Operation.DelegatedLogin, delegatedLogin],
+  [Operation.Certify, certify],
+  [Operation.ReCertify, reCertify],
+  [Operation.Validate, validate],
 ]);

@@ -13,6 +13,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type AuditConfig, type AuditFileLog, openAuditLog } from '../audit/index.js';
+import { readCertificateAuthority } from '../crypto/ca.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { ensureKeyring, Keyring } from '../crypto/keyring.js';
 import { KEK_BYTES, SoftwareKeyWrapper } from '../crypto/software-key-wrapper.js';
@@ -63,6 +64,11 @@ export interface KmipdConfig {
   admin?: { host: string; port: number };
   /** The tamper-evident audit file and its checkpoint key; default off. */
   audit?: AuditConfig;
+  /**
+   * The CA Certify and Re-certify sign with (PEM files); default the development PKI's CA when
+   * the development PKI is in use, otherwise none (Certify answers Feature Not Supported).
+   */
+  certificateAuthority?: { cert: string; key: string };
   /** Lowest TLS version of the KMIP port; default TLSv1.2. */
   tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list of the KMIP port; default Node's. */
@@ -93,6 +99,19 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     readFile(tlsFiles.key),
     readFile(tlsFiles.ca),
   ]);
+  const caFiles =
+    config.certificateAuthority ??
+    (config.tls === undefined
+      ? { cert: join(pkiDir, 'ca.crt'), key: join(pkiDir, 'ca.key') }
+      : undefined);
+  const certificateAuthority =
+    caFiles === undefined
+      ? undefined
+      : await readCertificateAuthority(
+          caFiles.cert,
+          caFiles.key,
+          config.certificateAuthority === undefined,
+        );
   const keyring = config.ephemeral ? undefined : await openKeyring(config);
   const wrapper: KeyWrapper = keyring ?? new SoftwareKeyWrapper(randomBytes(KEK_BYTES));
   let store: ObjectStore;
@@ -128,6 +147,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     hooks,
     newUid: config.newUid,
     audit: auditLog,
+    ca: certificateAuthority,
   });
   let server: RunningServer;
   try {

@@ -6,6 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/record.js';
+import {
+  checkRights,
+  headerTicket,
+  processTickets,
+  type TicketBook,
+  type TicketClaims,
+} from '../auth/tickets.js';
+import type { CertificateAuthority } from '../crypto/ca.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { KmipError, resultReasonName } from '../errors.js';
 import {
@@ -50,6 +58,10 @@ export interface MessageLayerOptions {
   hooks?: OperationHooks;
   /** Unique Identifiers for new objects; default random UUIDs. */
   newUid?: () => string;
+  /** Login tickets (KMIP 2.0+); default the process's own ticket book. */
+  tickets?: TicketBook;
+  /** The CA Certify and Re-certify sign with; default none (Feature Not Supported). */
+  ca?: CertificateAuthority;
 }
 
 export interface Peer {
@@ -117,6 +129,8 @@ export class MessageLayer {
     const verify = this.opts.verifyCredential;
     if (verify === undefined) return;
     for (const c of request.header.authentication?.credentials ?? []) {
+      // A ticket is checked with the batch (runBatch), each of its items failing on its own.
+      if (c.credentialType === CredentialType.Ticket) return;
       if (c.credentialType !== CredentialType.UsernameAndPassword) continue;
       const up: UsernamePasswordType = UsernamePassword.read(c.credentialValue, HIGHEST);
       if (verify(up.username, up.password)) return;
@@ -134,6 +148,15 @@ export class MessageLayer {
     const header = request.header;
     const continuation = header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;
     const undo: Array<() => Promise<void>> = [];
+    const tickets = this.opts.tickets ?? processTickets();
+    let ticket: TicketClaims | undefined;
+    let ticketError: KmipError | undefined;
+    try {
+      const credentials = header.authentication?.credentials ?? [];
+      ticket = headerTicket(tickets, credentials, peer.identity, Number(now));
+    } catch (err) {
+      ticketError = asKmipError(err, log);
+    }
     const ctx: OperationContext = {
       identity: peer.identity,
       isAdmin: this.admins.has(peer.identity),
@@ -146,18 +169,23 @@ export class MessageLayer {
       now,
       newUid: this.opts.newUid,
       auditSink: this.opts.audit,
+      tickets,
+      ticket,
+      ca: this.opts.ca,
     };
     const results: ResponseBatchItem[] = [];
     for (const item of request.batchItems) {
-      const result = header.asynchronousIndicator
-        ? failed(
-            item,
-            new KmipError(
-              ResultReason.FeatureNotSupported,
-              'asynchronous operations are not supported',
-            ),
-          )
-        : await this.runItem(item, ctx);
+      const result = ticketError
+        ? refused(ctx, item, ticketError)
+        : header.asynchronousIndicator
+          ? failed(
+              item,
+              new KmipError(
+                ResultReason.FeatureNotSupported,
+                'asynchronous operations are not supported',
+              ),
+            )
+          : await this.runItem(item, ctx);
       results.push(result);
       if (result.resultStatus === ResultStatus.Success) continue;
       if (continuation === BatchErrorContinuationOption.Continue) continue;
@@ -247,6 +275,7 @@ export class MessageLayer {
     }
     let uid: string | undefined;
     try {
+      checkRights(ctx.ticket, item.operation, item.requestPayload, ctx.placeholder);
       const payload = handler.request.read(item.requestPayload ?? EMPTY_PAYLOAD, ctx.version);
       const result = await handler.run(payload, ctx);
       uid = producedUid(result);
@@ -303,6 +332,12 @@ function failed(
     resultReason: e.reason,
     resultMessage: e.path.length > 0 ? `${e.message} at ${e.path.join(' › ')}` : e.message,
   };
+}
+
+/** A batch item refused before its operation runs (a bad header ticket), audited as such. */
+function refused(ctx: OperationContext, item: RequestBatchItem, e: KmipError): ResponseBatchItem {
+  audit(ctx, enumName(Tag.Operation, item.operation) ?? String(item.operation), undefined, e);
+  return failed(item, e);
 }
 
 /** An unexpected error is logged (without its data) and answered as General Failure. */

@@ -41,12 +41,12 @@ const SETS: SetRun[] = [
   {
     name: 'v2.1 Test Cases',
     dir: join(ROOT, 'fixtures', 'conformance', 'kmip-testcases-v2.1-cn01'),
-    measured: { cases: 6, passed: 3, skipped: 3 },
+    measured: { cases: 6, passed: 4, skipped: 2 },
   },
 ];
 
-/** passed / (passed + failed + skipped) over both sets, as measured: 73 of 116. */
-const MEASURED_RATIO = { passed: 73, cases: 116 };
+/** passed / (passed + failed + skipped) over both sets, as measured: 74 of 116. */
+const MEASURED_RATIO = { passed: 74, cases: 116 };
 
 async function runSet(set: SetRun, work: string): Promise<void> {
   const files = (await readdir(set.dir)).filter((f) => f.endsWith('.xml')).sort();
