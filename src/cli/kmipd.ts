@@ -7,6 +7,7 @@ import pino from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_CHECKPOINT_EVERY } from '../audit/file-log.js';
+import { usersCommand } from '../auth/users-command.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { initPki } from '../pki/dev-pki.js';
@@ -94,6 +95,18 @@ await yargs(hideBin(process.argv))
           array: true,
           default: [] as string[],
           describe: 'Client identity (certificate CN) that may see and manage every object',
+        })
+        .option('identity-map', {
+          type: 'string',
+          describe:
+            'JSON or YAML rules from client certificate fields to principal and groups, and a ' +
+            'default policy per object type. Default: principal = CN, no groups',
+        })
+        .option('users-file', {
+          type: 'string',
+          describe:
+            'Users file (kmipd users add): every request must carry a valid KMIP Credential ' +
+            '(username and password). Default: not required',
         })
         .option('idle-timeout', {
           type: 'number',
@@ -207,6 +220,8 @@ await yargs(hideBin(process.argv))
           kek: kekChoiceFromArgs(a as KekArgs),
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
           admins: a.admin,
+          identityMap: a['identity-map'],
+          usersFile: a['users-file'],
           https:
             a['https-port'] !== undefined
               ? { port: a['https-port'], host: a['https-host'] }
@@ -259,6 +274,7 @@ await yargs(hideBin(process.argv))
   )
   .command(kekCommand)
   .command(doctorCommand)
+  .command(usersCommand)
   .command(configCommand)
   .command(exportCommand)
   .command(importCommand)

@@ -50,6 +50,8 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   { key: 'key', type: path },
   { key: 'ca', type: path },
   { key: 'admin', type: { kind: 'list', separator: ',' }, default: [] },
+  { key: 'identity-map', type: path },
+  { key: 'users-file', type: path },
   {
     key: 'idle-timeout',
     type: { kind: 'number', min: 0 },

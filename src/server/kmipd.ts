@@ -13,6 +13,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type AuditConfig, type AuditFileLog, openAuditLog } from '../audit/index.js';
+import { certificateFields, loadIdentityMap, mapIdentity } from '../auth/identity-map.js';
+import { usersVerifier } from '../auth/users.js';
 import { readCertificateAuthority } from '../crypto/ca.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { ensureKeyring, Keyring } from '../crypto/keyring.js';
@@ -41,6 +43,10 @@ export interface KmipdConfig {
   /** PEM files; when all are absent the development PKI in DATA/pki is used (made if missing). */
   tls?: { cert: string; key: string; ca: string };
   admins?: string[];
+  /** JSON or YAML rules from certificate fields to principal and groups (src/auth). */
+  identityMap?: string;
+  /** Users file (`kmipd users add`): a valid KMIP Credential becomes required. */
+  usersFile?: string;
   limits?: Partial<ConnectionLimits>;
   /**
    * The HTTPS port (POST /kmip; TTLV, XML or JSON), with the TLS files and limits of the KMIP
@@ -112,6 +118,14 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
           caFiles.key,
           config.certificateAuthority === undefined,
         );
+  if (config.identityMap !== undefined && config.https !== undefined) {
+    // The HTTPS port names clients by CN only; mixing the two would mix two namespaces.
+    throw new Error('--identity-map cannot be combined with --https-port');
+  }
+  const identityMap =
+    config.identityMap === undefined ? undefined : await loadIdentityMap(config.identityMap);
+  const verifyCredential =
+    config.usersFile === undefined ? undefined : usersVerifier(config.usersFile);
   const keyring = config.ephemeral ? undefined : await openKeyring(config);
   const wrapper: KeyWrapper = keyring ?? new SoftwareKeyWrapper(randomBytes(KEK_BYTES));
   let store: ObjectStore;
@@ -144,6 +158,8 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     wrapper,
     log,
     admins: config.admins,
+    verifyCredential,
+    typePolicies: identityMap?.defaultPolicy,
     hooks,
     newUid: config.newUid,
     audit: auditLog,
@@ -158,6 +174,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       key,
       ca,
       layer,
+      mapIdentity: identityMap && ((c) => mapIdentity(identityMap, certificateFields(c))),
       log,
       limits: config.limits,
       minVersion: config.tlsMinVersion,

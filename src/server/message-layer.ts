@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/record.js';
+import { type RequestAuth, setRequestAuth, type TypePolicies } from '../auth/access.js';
 import {
   checkRights,
   headerTicket,
@@ -25,6 +26,7 @@ import {
   type UsernamePassword as UsernamePasswordType,
 } from '../kmip/messages.js';
 import type { OperationContext } from '../operations/context.js';
+import { GRANT_OPERATIONS } from '../operations/grant.js';
 import { OPERATIONS } from '../operations/index.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
@@ -62,11 +64,15 @@ export interface MessageLayerOptions {
   tickets?: TicketBook;
   /** The CA Certify and Re-certify sign with; default none (Feature Not Supported). */
   ca?: CertificateAuthority;
+  /** Operations everyone may run on objects of a type (src/auth/access.ts); default none. */
+  typePolicies?: TypePolicies;
 }
 
 export interface Peer {
-  /** Identity from the client certificate. */
+  /** Identity from the client certificate (the mapped principal with an identity map). */
   identity: string;
+  /** Groups from the identity map; default none. */
+  groups?: readonly string[];
 }
 
 const HIGHEST: KmipVersion = KMIP_VERSIONS[KMIP_VERSIONS.length - 1]!;
@@ -173,8 +179,15 @@ export class MessageLayer {
       ticket,
       ca: this.opts.ca,
     };
+    const auth: RequestAuth = {
+      principal: peer.identity,
+      groups: peer.groups ?? [],
+      typePolicies: this.opts.typePolicies,
+    };
+    setRequestAuth(ctx, auth);
     const results: ResponseBatchItem[] = [];
     for (const item of request.batchItems) {
+      auth.operation = enumName(Tag.Operation, item.operation);
       const result = ticketError
         ? refused(ctx, item, ticketError)
         : header.asynchronousIndicator
@@ -264,7 +277,7 @@ export class MessageLayer {
     ctx: OperationContext,
   ): Promise<ResponseBatchItem> {
     const opName = enumName(Tag.Operation, item.operation) ?? String(item.operation);
-    const handler = OPERATIONS.get(item.operation);
+    const handler = OPERATIONS.get(item.operation) ?? GRANT_OPERATIONS.get(item.operation);
     if (handler === undefined) {
       const e = new KmipError(
         ResultReason.OperationNotSupported,

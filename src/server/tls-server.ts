@@ -21,6 +21,8 @@ export interface TlsServerOptions {
   key: Buffer;
   ca: Buffer;
   layer: MessageLayer;
+  /** Principal and groups from the client certificate (--identity-map); default the CN. */
+  mapIdentity?: (cert: tls.PeerCertificate) => { principal: string; groups: string[] } | undefined;
   log: Logger;
   limits?: Partial<ConnectionLimits>;
   /** Overrides limits.handshakeTimeoutMs. */
@@ -122,7 +124,8 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       clearTimeout(entry.deadline);
       entry.tls = socket;
     }
-    const identity = identityOf(socket);
+    const mapped = opts.mapIdentity?.(socket.getPeerCertificate());
+    const identity = opts.mapIdentity === undefined ? identityOf(socket) : mapped?.principal;
     const log = opts.log.child({
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
       identity,
@@ -143,7 +146,13 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     }
     perIdentity.set(identity, open + 1);
     socket.setNoDelay(true);
-    const conn = handleConnection(socket, { identity }, opts.layer, log, lim);
+    const conn = handleConnection(
+      socket,
+      { identity, groups: mapped?.groups },
+      opts.layer,
+      log,
+      lim,
+    );
     connections.add(conn);
     void conn.closed.then(() => {
       connections.delete(conn);
