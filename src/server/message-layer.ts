@@ -117,18 +117,31 @@ export class MessageLayer {
           `Batch Count ${request.header.batchCount} but ${request.batchItems.length} batch items`,
         );
       }
-      this.checkCredential(request);
     } catch (err) {
       const e = asKmipError(err, log);
       log.info({ reason: resultReasonName(e.reason), path: e.path }, 'rejected message');
-      this.opts.audit?.record({
-        principal: peer.identity,
-        result: { status: 'OperationFailed', reason: resultReasonName(e.reason) },
-        req: log.bindings().req as string | undefined,
-      });
+      this.auditRejected(peer, log, e);
       return this.messageFailure(sniffVersion(frame) ?? HIGHEST, now, e);
     }
+    try {
+      this.checkCredential(request);
+    } catch (err) {
+      // The message was read: every batch item fails, each echoing its Operation and Unique
+      // Batch Item ID, so clients matching responses by ID find their answer.
+      const e = asKmipError(err, log);
+      log.info({ reason: resultReasonName(e.reason) }, 'rejected credential');
+      this.auditRejected(peer, log, e);
+      return this.messageFailure(version, now, e, request.batchItems);
+    }
     return this.runBatch(request, version, peer, log, now);
+  }
+
+  private auditRejected(peer: Peer, log: Logger, e: KmipError): void {
+    this.opts.audit?.record({
+      principal: peer.identity,
+      result: { status: 'OperationFailed', reason: resultReasonName(e.reason) },
+      req: log.bindings().req as string | undefined,
+    });
   }
 
   private checkCredential(request: RequestMessage): void {
@@ -317,17 +330,27 @@ export class MessageLayer {
     }
   }
 
-  private messageFailure(version: KmipVersion, now: bigint, e: KmipError): Buffer {
+  /** A failed response for the whole message: one item, or one per request item given. */
+  private messageFailure(
+    version: KmipVersion,
+    now: bigint,
+    e: KmipError,
+    items?: readonly RequestBatchItem[],
+  ): Buffer {
     const [major, minor] = version.split('.').map(Number) as [number, number];
+    const batchItems: ResponseBatchItem[] =
+      items === undefined || items.length === 0
+        ? [
+            {
+              resultStatus: ResultStatus.OperationFailed,
+              resultReason: e.reason,
+              resultMessage: e.describe(),
+            },
+          ]
+        : items.map((i) => failed(i, e));
     const response: ResponseMessage = {
-      header: { protocolVersion: { major, minor }, timeStamp: now, batchCount: 1 },
-      batchItems: [
-        {
-          resultStatus: ResultStatus.OperationFailed,
-          resultReason: e.reason,
-          resultMessage: e.describe(),
-        },
-      ],
+      header: { protocolVersion: { major, minor }, timeStamp: now, batchCount: batchItems.length },
+      batchItems,
     };
     return encodeTtlv(ResponseMessage.write(Tag.ResponseMessage, response, version));
   }

@@ -246,4 +246,26 @@ describe('credentials', () => {
     expect(bad.batchItems[0]?.resultReason).toBe(ResultReason.AuthenticationNotSuccessful);
     expect(bad.batchItems[0]?.resultMessage).not.toContain('wrong');
   });
+
+  it('fails every batch item of a message with a bad credential, echoing operation and id', async () => {
+    const s = testServer({ verifyCredential: () => false });
+    const res = await s.send(
+      '1.0',
+      [
+        { operation: Operation.DiscoverVersions, id: Buffer.from('0a', 'hex') },
+        { operation: Operation.Query, id: Buffer.from('0b', 'hex') },
+      ],
+      { authentication: credential('fortigate', 'nope') },
+    );
+    expect(
+      res.batchItems.map((b) => [
+        b.operation,
+        Buffer.from(b.uniqueBatchItemId!).toString('hex'),
+        b.resultReason,
+      ]),
+    ).toEqual([
+      [Operation.DiscoverVersions, '0a', ResultReason.AuthenticationNotSuccessful],
+      [Operation.Query, '0b', ResultReason.AuthenticationNotSuccessful],
+    ]);
+  });
 });
