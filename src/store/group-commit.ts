@@ -93,7 +93,7 @@ export class GroupCommit {
       for (const p of batch) p.reject(err);
       return true;
     }
-    batch.forEach((p, i) => p.resolve(values[i]));
+    for (const [i, p] of batch.entries()) p.resolve(values[i]);
     return true;
   }
 
