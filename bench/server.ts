@@ -152,13 +152,23 @@ export async function benchServers(outDir: string, opts: SuiteOptions = {}) {
     points,
   };
   mkdirSync(outDir, { recursive: true });
+  const previous = await readPrevious(join(outDir, 'server.json'));
   await writeFile(join(outDir, 'server.json'), `${JSON.stringify(figures, null, 2)}\n`);
-  await writeFile(join(outDir, 'REPORT.md'), markdown(figures));
+  await writeFile(join(outDir, 'REPORT.md'), markdown(figures, previous));
   await writeFile(join(outDir, 'server-throughput.svg'), chart(points, levels));
   return figures;
 }
 
 type Figures = Awaited<ReturnType<typeof benchServers>>;
+
+/** The last run's figures, shown next to the new ones (kmipd before / after a change). */
+async function readPrevious(file: string): Promise<Figures | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Figures;
+  } catch {
+    return undefined;
+  }
+}
 
 // --- servers ---------------------------------------------------------------------------------
 
@@ -336,7 +346,7 @@ function ratio(a: Point | undefined, b: Point | undefined): string {
   return x && y ? `${(x / y).toFixed(1)}×` : '-';
 }
 
-function markdown(f: Figures): string {
+function markdown(f: Figures, previous?: Figures): string {
   const { points } = f;
   const rows: string[] = [];
   const cases = [...new Set(points.map((p) => `${p.scenario}:${p.connections}`))];
@@ -346,8 +356,9 @@ function markdown(f: Figures): string {
     const m = find(points, 'kmipd-memory', s, Number(n));
     const p = find(points, 'pykmip', s, Number(n));
     const e = find(points, 'echo', s, Number(n));
+    const before = previous && find(previous.points, 'kmipd', s, Number(n));
     rows.push(
-      `| ${s} | ${n} | ${fmt(k?.report.cycles_per_sec, 1)} | ${fmt(p?.report.cycles_per_sec, 1)} | ` +
+      `| ${s} | ${n} | ${fmt(before?.report.cycles_per_sec, 1)} | ${fmt(k?.report.cycles_per_sec, 1)} | ${fmt(p?.report.cycles_per_sec, 1)} | ` +
         `**${ratio(k, p)}** | ${fmt(m?.report.cycles_per_sec, 1)} | ${fmt(e?.report.cycles_per_sec, 1)} | ` +
         `${e && k ? `${((100 * k.report.cycles_per_sec!) / e.report.cycles_per_sec!).toFixed(0)}%` : '-'} |`,
     );
@@ -387,8 +398,8 @@ response (the transport ceiling on this machine, generator included).
 
 ## Cycles per second
 
-| scenario | connections | kmipd | PyKMIP | kmipd / PyKMIP | kmipd memory | echo floor | kmipd / floor |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| scenario | connections | kmipd, previous run${previous ? ` (${previous.date.slice(0, 16)})` : ''} | kmipd | PyKMIP | kmipd / PyKMIP | kmipd memory | echo floor | kmipd / floor |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 ![throughput vs connections](server-throughput.svg)
