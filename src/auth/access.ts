@@ -49,12 +49,18 @@ export function authOf(ctx: OperationContext): RequestAuth {
   return requestAuth.get(ctx) ?? { principal: ctx.identity, groups: [] };
 }
 
+/**
+ * Separates grantee and operation in a grant's index entry. U+001F (unit separator): it cannot
+ * be in a principal name (refused below) and, unlike NUL, PostgreSQL text can hold it.
+ */
+const SEP = '\u001f';
+
 function granteeKey(g: Grantee): string {
   return `${g.kind === 'group' ? 'g' : 'u'}:${g.name}`;
 }
 
 export function grantEntryValue(g: Grantee, operation: string): string {
-  return `${granteeKey(g)}\u0000${operation}`;
+  return `${granteeKey(g)}${SEP}${operation}`;
 }
 
 /** Parses `alice` or `user:alice` or `group:ops`. */
@@ -63,7 +69,7 @@ export function parseGrantee(text: string): Grantee {
   const g: Grantee = m
     ? { kind: m[1] as Grantee['kind'], name: m[2]! }
     : { kind: 'user', name: text };
-  if (g.name.length === 0 || g.name.includes('\u0000')) {
+  if (g.name.length === 0 || g.name.includes(SEP) || g.name.includes('\u0000')) {
     throw new KmipError(ResultReason.InvalidField, 'grantee name is empty or invalid');
   }
   return g;
@@ -87,7 +93,7 @@ export function grantsOf(index: readonly IndexEntry[]): Grant[] {
   const byKey = new Map<string, Grant>();
   for (const e of index) {
     if (e.name !== GRANT_ENTRY || typeof e.value !== 'string') continue;
-    const cut = e.value.indexOf('\u0000');
+    const cut = e.value.indexOf(SEP);
     const key = e.value.slice(0, cut);
     const grant = byKey.get(key) ?? {
       kind: key.startsWith('g:') ? 'group' : 'user',
@@ -111,7 +117,7 @@ export function editGrants(
   operations: readonly string[],
   mode: 'grant' | 'revoke',
 ): IndexEntry[] {
-  const prefix = `${granteeKey(g)}\u0000`;
+  const prefix = `${granteeKey(g)}${SEP}`;
   const drop = new Set(operations.map((op) => prefix + op));
   const kept = index.filter(
     (e) =>
@@ -154,12 +160,12 @@ export function mayUse(ctx: OperationContext, obj: AccessTarget): boolean {
 
 /** Does the object hold any grant for the caller (so its existence is no secret to it)? */
 export function hasAnyGrant(ctx: OperationContext, obj: AccessTarget): boolean {
-  const keys = new Set(callerGrantees(authOf(ctx)).map((g) => `${granteeKey(g)}\u0000`));
+  const keys = new Set(callerGrantees(authOf(ctx)).map((g) => `${granteeKey(g)}${SEP}`));
   return obj.index.some(
     (e) =>
       e.name === GRANT_ENTRY &&
       typeof e.value === 'string' &&
-      keys.has(e.value.slice(0, e.value.indexOf('\u0000') + 1)),
+      keys.has(e.value.slice(0, e.value.indexOf(SEP) + 1)),
   );
 }
 
