@@ -15,8 +15,26 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '2' },
     batch: { type: 'string', default: '500' },
     out: { type: 'string', default: 'fuzz-findings' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`npm run fuzz -- [options]
+
+Sends generated and mutated KMIP requests over mutual TLS to a kmipd it starts (--store
+memory) and checks after every batch that the server still answers on a fresh connection.
+Prints progress, then frames, findings and the server's peak RSS. Exits 1 on a crash or hang.
+
+  --frames N        frames to send (default 10000; CI runs 100000)
+  --seed S          random seed (default: from the clock, printed)
+  --connections C   parallel TLS connections (default 2)
+  --batch B         frames pipelined per connection before a liveness probe (default 500)
+  --out DIR         where the frames of a crash or hang are written (default fuzz-findings)
+  -h, --help        this text
+`);
+  process.exit(0);
+}
 const frames = Number(values.frames);
 const seed = values.seed === undefined ? Date.now() >>> 0 : Number(values.seed);
 const connections = Number(values.connections);
