@@ -19,6 +19,15 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { toPrettyHex } from '../test/helpers/pretty-hex.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(
+    'npx tsx scripts/capture-pykmip.ts\n\nStarts pykmip-server behind a recording TLS proxy, ' +
+      'drives it with the PyKMIP client at KMIP 1.0-2.0, and rewrites fixtures/pykmip/ from ' +
+      'the captured frames.',
+  );
+  process.exit(0);
+}
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'fixtures', 'pykmip');
 const PYTHON = '/usr/bin/python3';

@@ -216,6 +216,13 @@ export function isGeneratedCurrent(): boolean {
 }
 
 function main(): void {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(
+      'npx tsx scripts/gen-spec.ts [--check]\n\nWrites src/ttlv/spec/generated.ts from kmip-spec.json; ' +
+        '--check only compares and exits 1 when the file on disk is stale.',
+    );
+    return;
+  }
   const text = generate(readSpec());
   if (process.argv.includes('--check')) {
     if (readFileSync(OUT_PATH, 'utf8') !== text) {
