@@ -159,7 +159,8 @@ async function writePem(path: string, pem: string, mode: number, force: boolean)
   const handle = await open(path, flags, mode);
   try {
     await handle.chmod(mode);
-    await handle.writeFile(pem);
+    // A final newline, so that `cat client.crt client.key > client.pem` stays valid PEM.
+    await handle.writeFile(pem.endsWith('\n') ? pem : `${pem}\n`);
   } finally {
     await handle.close();
   }

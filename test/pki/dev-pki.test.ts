@@ -272,3 +272,20 @@ describe('mutual TLS with the generated files', () => {
     }
   });
 });
+
+describe('PEM files', () => {
+  it('end with a newline, so concatenated certificate and key stay valid PEM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kmipd-pem-'));
+    try {
+      const files = await initPki({ dir, clients: ['app'] });
+      const cert = await readFile(files.clients.app!.cert, 'utf8');
+      const key = await readFile(files.clients.app!.key, 'utf8');
+      expect(cert.endsWith('\n')).toBe(true);
+      const joined = cert + key;
+      expect(() => new X509Certificate(joined)).not.toThrow();
+      expect(() => createPrivateKey(joined)).not.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
