@@ -6,10 +6,10 @@ import { attributeNameArg } from '../../../client/attributes.js';
 import { attributeFromText } from './attribute-args.js';
 import {
   type CommonArgs,
-  connectionOptions,
   printFields,
   printJson,
   printTable,
+  uidPositional,
   withClient,
 } from './common.js';
 
@@ -17,13 +17,6 @@ interface GetArgs extends CommonArgs {
   uid: string;
   names: string[] | undefined;
 }
-
-const uidPositional = <T>(y: Argv<T>) =>
-  connectionOptions(y).positional('uid', {
-    type: 'string',
-    demandOption: true,
-    describe: 'Unique Identifier',
-  });
 
 const get: CommandModule<object, GetArgs> = {
   command: 'get <uid> [names..]',

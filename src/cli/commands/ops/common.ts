@@ -182,3 +182,12 @@ export function hexArg(text: string, what: string): Buffer {
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(clean)) throw new Error(`${what} must be hex digits`);
   return Buffer.from(clean, 'hex');
 }
+
+/** Connection options plus the required `<uid>` positional most commands take. */
+export function uidPositional<T>(y: Argv<T>) {
+  return connectionOptions(y).positional('uid', {
+    type: 'string',
+    demandOption: true,
+    describe: 'Unique Identifier',
+  });
+}

@@ -12,13 +12,7 @@ import {
   revokeGrant,
 } from '../../../operations/grant.js';
 import { Operation } from '../../../ttlv/spec/generated.js';
-import {
-  type CommonArgs,
-  connectionOptions,
-  printFields,
-  printJson,
-  withClient,
-} from './common.js';
+import { type CommonArgs, printFields, printJson, uidPositional, withClient } from './common.js';
 
 interface GrantArgs extends CommonArgs {
   uid: string;
@@ -64,8 +58,7 @@ function command(
     command: `${name} <uid>`,
     describe,
     builder: (y: Argv) =>
-      connectionOptions(y)
-        .positional('uid', { type: 'string', demandOption: true, describe: 'Unique Identifier' })
+      uidPositional(y)
         .option('to', {
           type: 'string',
           demandOption: true,

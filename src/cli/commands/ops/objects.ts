@@ -12,6 +12,7 @@ import {
   printFields,
   printJson,
   printTable,
+  uidPositional,
   withClient,
 } from './common.js';
 import { fromPem, toPem } from './pem.js';
@@ -238,8 +239,7 @@ const get: CommandModule<object, GetArgs> = {
   command: 'get <uid>',
   describe: 'Get an object; the key material goes to --out or, with --json, to stdout in hex',
   builder: (y: Argv) =>
-    connectionOptions(y)
-      .positional('uid', { type: 'string', demandOption: true, describe: 'Unique Identifier' })
+    uidPositional(y)
       .option('format', {
         choices: GET_FORMATS,
         describe:
@@ -397,12 +397,7 @@ interface UidArgs extends CommonArgs {
 const activate: CommandModule<object, UidArgs> = {
   command: 'activate <uid>',
   describe: 'Activate an object: Pre-Active → Active (KMIP Activate)',
-  builder: (y: Argv) =>
-    connectionOptions(y).positional('uid', {
-      type: 'string',
-      demandOption: true,
-      describe: 'Unique Identifier',
-    }),
+  builder: (y: Argv) => uidPositional(y),
   handler: withClient<UidArgs>(async (client, args) => {
     printUid(args, await client.activate(args.uid), 'activated');
   }),
@@ -417,8 +412,7 @@ const revoke: CommandModule<object, RevokeArgs> = {
   command: 'revoke <uid>',
   describe: 'Revoke an object: Active → Deactivated, or Compromised (KMIP Revoke)',
   builder: (y: Argv) =>
-    connectionOptions(y)
-      .positional('uid', { type: 'string', demandOption: true, describe: 'Unique Identifier' })
+    uidPositional(y)
       .option('reason', {
         type: 'string',
         default: 'cessation-of-operation',
@@ -441,8 +435,7 @@ const rekey: CommandModule<object, ReKeyCliArgs> = {
   command: 'rekey <uid>',
   describe: 'Replace a symmetric key by a new one with its attributes (KMIP Re-key)',
   builder: (y: Argv) =>
-    connectionOptions(y)
-      .positional('uid', { type: 'string', demandOption: true, describe: 'Unique Identifier' })
+    uidPositional(y)
       .option('offset', {
         type: 'number',
         describe: 'seconds from now until the new key becomes active',
