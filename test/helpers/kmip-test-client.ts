@@ -17,7 +17,7 @@ import { decodeTtlv, encodeTtlv } from '../../src/ttlv/binary.js';
 import { FrameSplitter } from '../../src/ttlv/frame-splitter.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
 import { Tag } from '../../src/ttlv/spec/generated.js';
-import type { KmipVersion } from '../../src/ttlv/spec/index.js';
+import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
 
 export interface BatchRequest {
   operation: number;
@@ -136,4 +136,22 @@ export function payloadOf(item: ResponseBatchItem | undefined): TtlvItem[] {
 
 export function find(items: TtlvItem[], tag: number): TtlvItem | undefined {
   return items.find((i) => i.tag === tag);
+}
+
+/** Attributes in the version's wire form: 2.x Attributes, 1.x Template-Attribute. */
+export function attributesFor(version: KmipVersion, list: TtlvItem[]): TtlvItem {
+  if (version.startsWith('2'))
+    return { tag: Tag.Attributes, type: ItemType.Structure, value: list };
+  return {
+    tag: Tag.TemplateAttribute,
+    type: ItemType.Structure,
+    value: list.map((a) => ({
+      tag: Tag.Attribute,
+      type: ItemType.Structure,
+      value: [
+        { tag: Tag.AttributeName, type: ItemType.TextString, value: tagDef(a.tag)!.specName },
+        { ...a, tag: Tag.AttributeValue } as TtlvItem,
+      ],
+    })),
+  };
 }

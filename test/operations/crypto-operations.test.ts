@@ -29,28 +29,14 @@ import {
   CryptographicUsageMask as Usage,
   ValidityIndicator,
 } from '../../src/ttlv/spec/generated.js';
-import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
-import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import type { KmipVersion } from '../../src/ttlv/spec/index.js';
+import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
 
 type Server = ReturnType<typeof testServer>;
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const NOW = () => BigInt(Math.floor(Date.now() / 1000));
 const params = (...children: TtlvItem[]) => item.struct(Tag.CryptographicParameters, children);
-
-/** Attributes in the version's wire form: 2.x Attributes, 1.x Template-Attribute. */
-function attributes(version: KmipVersion, list: TtlvItem[]): TtlvItem {
-  if (version.startsWith('2')) return item.struct(Tag.Attributes, list);
-  return item.struct(
-    Tag.TemplateAttribute,
-    list.map((a) =>
-      item.struct(Tag.Attribute, [
-        item.text(Tag.AttributeName, tagDef(a.tag)!.specName),
-        { ...a, tag: Tag.AttributeValue } as TtlvItem,
-      ]),
-    ),
-  );
-}
 
 interface KeySpec {
   objectType?: number;
@@ -79,7 +65,7 @@ async function register(s: Server, version: KmipVersion, k: KeySpec, identity = 
         operation: Operation.Register,
         payload: [
           item.enum(Tag.ObjectType, objectType),
-          attributes(version, attrs),
+          attributesFor(version, attrs),
           item.struct(tag, [
             item.struct(Tag.KeyBlock, [
               item.enum(Tag.KeyFormatType, k.format ?? KeyFormatType.Raw),

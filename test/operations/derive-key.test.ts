@@ -22,26 +22,13 @@ import {
   Tag,
   CryptographicUsageMask as Usage,
 } from '../../src/ttlv/spec/generated.js';
-import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
-import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import type { KmipVersion } from '../../src/ttlv/spec/index.js';
+import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
 
 type Server = ReturnType<typeof testServer>;
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const NOW = () => BigInt(Math.floor(Date.now() / 1000));
-
-function attributes(version: KmipVersion, list: TtlvItem[]): TtlvItem {
-  if (version.startsWith('2')) return item.struct(Tag.Attributes, list);
-  return item.struct(
-    Tag.TemplateAttribute,
-    list.map((a) =>
-      item.struct(Tag.Attribute, [
-        item.text(Tag.AttributeName, tagDef(a.tag)!.specName),
-        { ...a, tag: Tag.AttributeValue } as TtlvItem,
-      ]),
-    ),
-  );
-}
 
 async function call(s: Server, version: KmipVersion, operation: number, payload: TtlvItem[]) {
   const res = await s.send(version, [{ operation, payload }]);
@@ -98,7 +85,7 @@ async function register(s: Server, version: KmipVersion, b: Base): Promise<strin
   if (b.active !== false) attrs.push(item.date(Tag.ActivationDate, NOW() - 3600n));
   const r = await call(s, version, Operation.Register, [
     item.enum(Tag.ObjectType, b.objectType),
-    attributes(version, attrs),
+    attributesFor(version, attrs),
     b.object,
   ]);
   expect(r.status).toBe(ResultStatus.Success);
@@ -127,7 +114,7 @@ function deriveRequest(version: KmipVersion, d: Derivation): TtlvItem[] {
     ...d.uids.map((u) => item.text(Tag.UniqueIdentifier, u)),
     item.enum(Tag.DerivationMethod, d.method),
     item.struct(Tag.DerivationParameters, d.params),
-    attributes(version, attrs),
+    attributesFor(version, attrs),
   ];
 }
 

@@ -32,8 +32,8 @@ import {
   CryptographicUsageMask as Usage,
   WrappingMethod,
 } from '../../src/ttlv/spec/generated.js';
-import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
-import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import type { KmipVersion } from '../../src/ttlv/spec/index.js';
+import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
 
 type Server = ReturnType<typeof testServer>;
 
@@ -50,19 +50,6 @@ const KW_WRAPPED = hex('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5');
 const KWP_KEK = hex('5840df6e29b02af1 ab493b705bf16ea1 ae8338f4dcc176a8');
 const KWP_KEY = hex('c37b7e6492584340 bed1220780894115 5068f738');
 const KWP_WRAPPED = hex('138bdeaa9b8fa7fc 61f97742e72248ee 5ae6ae5360d1ae6a 5f54f373fa543b6a');
-
-function attributes(version: KmipVersion, list: TtlvItem[]): TtlvItem {
-  if (version.startsWith('2')) return item.struct(Tag.Attributes, list);
-  return item.struct(
-    Tag.TemplateAttribute,
-    list.map((a) =>
-      item.struct(Tag.Attribute, [
-        item.text(Tag.AttributeName, tagDef(a.tag)!.specName),
-        { ...a, tag: Tag.AttributeValue } as TtlvItem,
-      ]),
-    ),
-  );
-}
 
 interface KeySpec {
   objectType?: number;
@@ -103,7 +90,7 @@ async function registerRaw(s: Server, version: KmipVersion, k: KeySpec, identity
         operation: Operation.Register,
         payload: [
           item.enum(Tag.ObjectType, objectType),
-          attributes(version, attrs),
+          attributesFor(version, attrs),
           item.struct(OBJECT_TAGS[objectType]!, [k.block ?? keyBlock(k)]),
         ],
       },
