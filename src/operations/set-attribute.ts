@@ -1,11 +1,11 @@
-// KMIP 2.1 §6.1.49 Set Attribute (2.0+): sets a single-instance attribute, replacing any value
-// it had.
+// KMIP 2.1 §6.1.49 Set Attribute (2.0+): with no instance of the attribute one is created, with
+// exactly one it is replaced, and with more than one the request fails (Multi-Valued Attribute).
+// This holds for multi-instance attributes too (TC-SETATTR-2/3-20).
 
 import { KmipError } from '../errors.js';
 import { attributeHolder } from '../kmip/attribute-fields.js';
 import { opt, struct, text } from '../kmip/schema.js';
 import {
-  isMultiInstance,
   requireDateChangeAllowed,
   requireUniqueName,
   requireWritable,
@@ -27,10 +27,11 @@ export const setAttribute = operation({
     const a = req.newAttribute;
     const { uid } = await editAttributes(ctx, req.uniqueIdentifier, async (mo) => {
       requireWritable(ctx.version, a.name);
-      if (isMultiInstance(a.name)) {
+      const instances = mo.attributes.filter((x) => x.name === a.name).length;
+      if (instances > 1) {
         throw new KmipError(
           ResultReason.MultiValuedAttribute,
-          `${a.name} may have several instances; use Add or Modify Attribute`,
+          `${a.name} has ${instances} instances; use Modify Attribute with an Attribute Index`,
         );
       }
       requireDateChangeAllowed(ctx, mo.state, a);

@@ -186,6 +186,31 @@ describe('KMIP 2.1 forms', () => {
     );
   });
 
+  it('Set Attribute on a multi-instance attribute: creates, replaces one, refuses with two', async () => {
+    const s = testServer();
+    const uid = await registerOpaque(s, '2.1');
+    const uidItem = item.text(Tag.UniqueIdentifier, uid);
+    const values = async () =>
+      (await attributes2x(s, uid))
+        .filter((a) => a.tag === Tag.Attribute)
+        .map((a) => textOf(childOf(a, Tag.AttributeValue)));
+    const set = (value: string) =>
+      op(s, '2.1', Operation.SetAttribute, [
+        uidItem,
+        item.struct(Tag.NewAttribute, [vendor('Set', value)]),
+      ]);
+    expect((await set('one')).resultStatus).toBe(ResultStatus.Success);
+    expect((await set('two')).resultStatus).toBe(ResultStatus.Success);
+    expect(await values()).toEqual(['two']);
+    await op(s, '2.1', Operation.AddAttribute, [
+      uidItem,
+      item.struct(Tag.NewAttribute, [vendor('Set', 'three')]),
+    ]);
+    const refused = await set('four');
+    expect(refused.resultReason).toBe(ResultReason.MultiValuedAttribute);
+    expect((await values()).sort()).toEqual(['three', 'two']);
+  });
+
   it('refuses read-only attributes, duplicate names and late activation dates', async () => {
     const s = testServer();
     const uid = await registerOpaque(s, '2.1', [name('unique-name')]);
