@@ -23,8 +23,9 @@ export type SymmetricAlgorithm = (typeof SYMMETRIC_ALGORITHMS)[number];
 export const ASYMMETRIC_ALGORITHMS = ['RSA', 'EC', 'ECDSA', 'ECDH', 'DSA', 'Ed25519'] as const;
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 
-export type GeneratedCurve = Extract<CurveName, 'P_256' | 'P_384' | 'P_521'>;
-const GENERATED_CURVES: readonly GeneratedCurve[] = ['P_256', 'P_384', 'P_521'];
+export type GeneratedCurve = Extract<CurveName, 'P_256' | 'P_384' | 'P_521' | 'SECP256K1'>;
+/** Curves keys are generated on; a length alone picks the first of its size, so P-256 over secp256k1. */
+const GENERATED_CURVES: readonly GeneratedCurve[] = ['P_256', 'P_384', 'P_521', 'SECP256K1'];
 
 /** HMAC keys longer than this are refused; keygen must not allocate what a request claims. */
 const MAX_HMAC_KEY_BITS = 4096;

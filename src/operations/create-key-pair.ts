@@ -1,7 +1,7 @@
-// KMIP 2.1 §6.1.9 Create Key Pair (KMIP 1.4 §4.2): RSA, EC (P-256/384/521), DSA, Ed25519.
-// Attributes come as common plus private- and public-specific ones (1.x Template-Attribute
-// or 2.x Attributes forms). The two objects are linked both ways (Link attribute). See
-// storedForms for the formats the keys are kept in.
+// KMIP 2.1 §6.1.9 Create Key Pair (KMIP 1.4 §4.2): RSA, EC (P-256/384/521, secp256k1), DSA,
+// Ed25519. Attributes come as common plus private- and public-specific ones (1.x
+// Template-Attribute or 2.x Attributes forms). The two objects are linked both ways (Link
+// attribute). See storedForms for the formats the keys are kept in.
 
 import { rsaPrivatePkcs8ToPkcs1, rsaPublicSpkiToPkcs1 } from '../crypto/key-formats.js';
 import { generateKeyPair, type KeyPairSpec } from '../crypto/keygen.js';

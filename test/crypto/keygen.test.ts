@@ -144,6 +144,7 @@ describe('key pairs', () => {
     ['P_256', 256, 'prime256v1'],
     ['P-384', 384, 'secp384r1'],
     ['P_521', 521, 'secp521r1'],
+    ['SECP256K1', 256, 'secp256k1'],
   ])('EC on %s', async (curve, bits, nodeName) => {
     const pair = await generateKeyPair({ algorithm: 'EC', curve });
     expect(pair).toMatchObject({ algorithm: 'EC', lengthBits: bits });
@@ -180,7 +181,7 @@ describe('key pairs', () => {
     [{ algorithm: 'DSA', lengthBits: 4096 }, ResultReason.InvalidField],
     [{ algorithm: 'EC', lengthBits: 255 }, ResultReason.InvalidField],
     [{ algorithm: 'EC', curve: 'P-256', lengthBits: 384 }, ResultReason.InvalidField],
-    [{ algorithm: 'EC', curve: 'SECP256K1' }, ResultReason.FeatureNotSupported],
+    [{ algorithm: 'EC', curve: 'P-192' }, ResultReason.FeatureNotSupported],
     [{ algorithm: 'EC', curve: 'B-163' }, ResultReason.FeatureNotSupported],
     [{ algorithm: 'X448' } as unknown as KeyPairSpec, ResultReason.FeatureNotSupported],
   ])('%o is refused with reason %i', async (spec, reason) => {
@@ -190,6 +191,8 @@ describe('key pairs', () => {
   it('resolveCurve maps names and lengths', () => {
     expect(resolveCurve('prime256v1', undefined)).toBe('P_256');
     expect(resolveCurve(undefined, 521)).toBe('P_521');
+    expect(resolveCurve(undefined, 256)).toBe('P_256');
+    expect(resolveCurve('SECP256K1', 256)).toBe('SECP256K1');
     expect(reasonOf(() => resolveCurve(undefined, undefined))).toBe(ResultReason.InvalidField);
   });
 });
