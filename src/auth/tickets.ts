@@ -197,8 +197,9 @@ export function headerTicket(
 }
 
 /**
- * Permission Denied when a Delegated Login ticket's Rights do not cover the operation on the
- * object the request names (its Unique Identifier, or else the batch's ID Placeholder).
+ * Not Authorised (2.0+, as tickets are) when a Delegated Login ticket's Rights do not cover the
+ * operation on the object the request names (its Unique Identifier, or else the batch's ID
+ * Placeholder); TC-DLOGIN-2-20 shows that reason.
  */
 export function checkRights(
   claims: TicketClaims | undefined,
@@ -219,7 +220,7 @@ export function checkRights(
   );
   if (!allowed) {
     throw new KmipError(
-      ResultReason.PermissionDenied,
+      ResultReason.NotAuthorised,
       "the ticket's Rights do not cover this operation",
     );
   }

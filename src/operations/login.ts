@@ -28,7 +28,7 @@ export function ticketBook(ctx: OperationContext) {
   }
   if (ctx.ticket?.rights !== undefined) {
     throw new KmipError(
-      ResultReason.PermissionDenied,
+      ResultReason.NotAuthorised,
       'a Delegated Login ticket cannot obtain another ticket',
     );
   }

@@ -222,7 +222,7 @@ describe('Delegated Login (KMIP 2.1 §6.1.16)', () => {
     const ticket = find(r.payload, Tag.Ticket)!;
     expect((await call(s, Operation.Query, query, { ticket })).status).toBe(ResultStatus.Success);
     const create = await call(s, Operation.Create, [], { ticket });
-    expect(create.reason).toBe(ResultReason.PermissionDenied);
+    expect(create.reason).toBe(ResultReason.NotAuthorised);
     const third = await call(s, Operation.Query, query, { ticket });
     expect(third.reason).toBe(ResultReason.UsageLimitExceeded);
   });
@@ -245,14 +245,14 @@ describe('Delegated Login (KMIP 2.1 §6.1.16)', () => {
       ResultStatus.Success,
     );
     expect((await call(s, Operation.Get, uid(uid0), { ticket })).reason).toBe(
-      ResultReason.PermissionDenied,
+      ResultReason.NotAuthorised,
     );
     expect((await call(s, Operation.GetAttributes, uid(uid1), { ticket })).reason).toBe(
-      ResultReason.PermissionDenied,
+      ResultReason.NotAuthorised,
     );
     // The delegated ticket cannot trade itself for an unlimited one.
     const again = await call(s, Operation.Login, [], { ticket });
-    expect(again.reason).toBe(ResultReason.PermissionDenied);
+    expect(again.reason).toBe(ResultReason.NotAuthorised);
   });
 
   it('needs at least one Right', async () => {
