@@ -116,6 +116,13 @@ interface Shape {
 
 function detectShape(fields: Asn1[]): Shape {
   const [first, second] = fields;
+  if (first instanceof asn1js.Sequence && second instanceof asn1js.OctetString) {
+    // EncryptedPrivateKeyInfo (RFC 5208 §6) is { AlgorithmIdentifier, OCTET STRING }; no
+    // KMIP field carries the password it was encrypted under, so it cannot be read.
+    throw invalidField(
+      'encrypted PKCS#8 (EncryptedPrivateKeyInfo) needs a password KMIP cannot carry',
+    );
+  }
   if (first instanceof asn1js.Sequence && fields.length === 2) {
     return { format: 'SPKI', keyClass: 'public', algorithm: spkiAlgorithm(fields) };
   }

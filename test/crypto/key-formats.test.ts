@@ -322,6 +322,18 @@ describe('inspectKeyDer', () => {
     );
   });
 
+  it('names an encrypted PKCS#8 key as such instead of misreading it as SubjectPublicKeyInfo', () => {
+    // RFC 5208 §6 EncryptedPrivateKeyInfo, the form TC-ECC-2-14 registers as PKCS_8.
+    const encrypted = ec.privateKey.export({
+      format: 'der',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'secret',
+    });
+    expectInvalidField(() => inspectKeyDer(encrypted));
+    expect(() => inspectKeyDer(encrypted)).toThrow(/encrypted PKCS#8 \(EncryptedPrivateKeyInfo\)/);
+  });
+
   it('rejects an indefinite-length encoding, which is BER but not DER', () => {
     expectInvalidField(() => inspectKeyDer(Buffer.from('3080020100020100' + '0000', 'hex')));
   });
