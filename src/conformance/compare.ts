@@ -86,9 +86,16 @@ const OUTPUT_TAGS = new Set<number>([
 
 /**
  * Structures whose contents may be anything: §4.1.1 "the contents of Server Information (the
- * structure itself must be present)" and "Random Number Generator attribute contents".
+ * structure itself must be present)" and "Random Number Generator attribute contents (any RNG
+ * Algorithm, optional fields present or not)". Query RNGs answers with RNG Parameters, the
+ * structure that is the value of the Random Number Generator attribute, describing the same
+ * generator, so the same variation applies to it; the number of generators is still compared.
  */
-const ANY_CONTENTS = new Set<number>([Tag.ServerInformation, Tag.RandomNumberGenerator]);
+const ANY_CONTENTS = new Set<number>([
+  Tag.ServerInformation,
+  Tag.RandomNumberGenerator,
+  Tag.RNGParameters,
+]);
 
 /** Children whose presence and value are not compared, wherever they are. */
 const NEVER_COMPARED = new Set<number>([

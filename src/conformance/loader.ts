@@ -28,7 +28,12 @@ export interface TestCase {
   waivers: string[];
 }
 
-/** Every `*.xml` under the given files and directories, recursively, sorted by path. */
+/**
+ * Every `*.xml` under the given files and directories, recursively, sorted by path, except that
+ * the Test Cases notes' fixture files run first and their clean-up files last: `TC-OTP-SETUP-*`
+ * registers the objects that `TC-OTP-1..5` locate and `TC-OTP-CLEANUP-*` destroys them
+ * (FORMAT.md §2).
+ */
 export async function findCaseFiles(paths: readonly string[]): Promise<string[]> {
   const found = new Set<string>();
   const visit = async (p: string): Promise<void> => {
@@ -41,7 +46,9 @@ export async function findCaseFiles(paths: readonly string[]): Promise<string[]>
     }
   };
   for (const p of paths) await visit(p);
-  return [...found].sort();
+  const stage = (p: string) =>
+    /-SETUP-/.test(caseIdOf(p)) ? 0 : /-CLEANUP-/.test(caseIdOf(p)) ? 2 : 1;
+  return [...found].sort((a, b) => stage(a) - stage(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function caseIdOf(path: string): string {

@@ -283,6 +283,21 @@ describe('order and extras where Profiles §4.1 allow them', () => {
     });
   });
 
+  it('Query RNGs: any generator description, but one RNG Parameters per expected generator', () => {
+    const rng = (alg: string, extra = '') =>
+      `<RNGParameters><RNGAlgorithm type="Enumeration" value="${alg}"/>${extra}</RNGParameters>`;
+    const ansi = rng('ANSIX9_31', '<CryptographicAlgorithm type="Enumeration" value="AES"/>');
+    const ctr = rng('DRBG', '<DRBGAlgorithm type="Enumeration" value="CTR"/>');
+    const query = '<QueryFunction type="Enumeration" value="QueryRNGs"/>';
+    const one: [string, string][] = [[req('Query', query), res('Query', ok(ansi))]];
+    expect(run(one, [res('Query', ok(ctr))])).toEqual([[]]);
+    expect(run(one, [res('Query', ok(''))])[0]![0]).toMatchObject({
+      message: 'missing RNGParameters',
+    });
+    const two: [string, string][] = [[req('Query', query), res('Query', ok(ansi + ansi))]];
+    expect(run(two, [res('Query', ok(ctr))])[0]).not.toEqual([]);
+  });
+
   it('Locate: identifiers as a set, but no extra object', () => {
     const pairs: [string, string][] = [
       [req('Create'), res('Create', ok(uid('$UNIQUE_IDENTIFIER_0')))],

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   childOf,
   childrenOf,
+  findCaseFiles,
   loadCase,
   parseCase,
   profileOf,
@@ -196,5 +197,17 @@ describe('SkipList', () => {
 
   it('requires a reason', () => {
     expect(() => SkipList.parse('SKFF-M-4-14\n')).toThrow(/line 1: a case needs a reason/);
+  });
+});
+
+describe('findCaseFiles', () => {
+  it('runs the Test Cases notes fixture files first and their clean-up files last', async () => {
+    const dir = join(CONFORMANCE, 'kmip-testcases-v1.3-cnd01');
+    const ids = (await findCaseFiles([dir])).map((f) => f.replace(/^.*\//, '').replace('.xml', ''));
+    expect(ids.slice(0, 3)).toEqual(['TC-OTP-SETUP-1-13', 'TC-OTP-SETUP-2-13', 'TC-CREG-1-13']);
+    expect(ids.at(-1)).toBe('TC-OTP-CLEANUP-1-13');
+    expect(ids).toHaveLength(39);
+    const middle = ids.slice(2, -1);
+    expect(middle).toEqual([...middle].sort());
   });
 });
