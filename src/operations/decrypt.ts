@@ -9,6 +9,7 @@ import { CryptographicUsageMask, Operation, Tag } from '../ttlv/spec/generated.j
 import { operation } from './context.js';
 import { streamedOutput, streamStep, streamUid, usableKey } from './crypto-usage.js';
 import { isSymmetric, keyCipher, noStreaming } from './encrypt.js';
+import { applyOneTimePad, isOneTimePad } from './one-time-pad.js';
 import { targetUid } from './target.js';
 
 const DecryptRequest = struct({
@@ -42,6 +43,7 @@ export const decrypt = operation({
       req.cryptographicParameters,
     );
     const data = req.data ?? new Uint8Array(0);
+    if (isOneTimePad(key)) return { uniqueIdentifier: uid, data: applyOneTimePad(key, req, data) };
     if (!isSymmetric(key.object)) {
       noStreaming(req);
       return {

@@ -23,6 +23,7 @@ import {
   type UsableKey,
   usableKey,
 } from './crypto-usage.js';
+import { applyOneTimePad, isOneTimePad } from './one-time-pad.js';
 import { targetUid } from './target.js';
 
 const EncryptRequest = struct({
@@ -86,6 +87,11 @@ export const encrypt = operation({
       req.cryptographicParameters,
     );
     const data = req.data ?? new Uint8Array(0);
+    if (isOneTimePad(key)) {
+      const out = applyOneTimePad(key, req, data);
+      await consumeUsage(ctx, key.mo, data.length);
+      return { uniqueIdentifier: uid, data: out };
+    }
     if (!isSymmetric(key.object)) {
       noStreaming(req);
       const out = rsaEncrypt(asymmetricKey(key.object), key.params, data);

@@ -7,6 +7,7 @@ import {
   createHash,
   createHmac,
   generateKeyPairSync,
+  sign as nodeSign,
   verify as nodeVerify,
   privateDecrypt,
 } from 'node:crypto';
@@ -509,6 +510,59 @@ describe('Sign and Signature Verify', () => {
     );
     expect(nodeVerify('sha256', data, publicKey, pre.bytes(Tag.SignatureData)!)).toBe(true);
   });
+
+  it('signs and verifies Digested Data with ECDSA as node:crypto does over the data', async () => {
+    const s = testServer();
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+    const priv = await register(s, '1.4', {
+      objectType: ObjectType.PrivateKey,
+      format: KeyFormatType.ECPrivateKey,
+      material: privateKey.export({ type: 'sec1', format: 'der' }),
+      algorithm: CryptographicAlgorithm.EC,
+      length: 256,
+      mask: Usage.Sign,
+    });
+    const pub = await register(s, '1.4', {
+      objectType: ObjectType.PublicKey,
+      format: KeyFormatType.X_509,
+      material: publicKey.export({ type: 'spki', format: 'der' }),
+      algorithm: CryptographicAlgorithm.EC,
+      length: 256,
+      mask: Usage.Verify,
+    });
+    const p = params(
+      item.enum(Tag.DigitalSignatureAlgorithm, DigitalSignatureAlgorithm.ECDSAWithSHA256),
+    );
+    const data = Buffer.from('document');
+    const digest = createHash('sha256').update(data).digest();
+    const signed = await call(s, '1.4', Operation.Sign, [
+      uidItem(priv),
+      p,
+      item.bytes(Tag.DigestedData, digest),
+    ]);
+    const sig = signed.bytes(Tag.SignatureData)!;
+    expect(nodeVerify('sha256', data, publicKey, sig)).toBe(true);
+    const verifyDigest = (bytes: Buffer, signature: Uint8Array) =>
+      call(s, '1.4', Operation.SignatureVerify, [
+        uidItem(pub),
+        item.bytes(Tag.DigestedData, bytes),
+        item.bytes(Tag.SignatureData, signature),
+      ]);
+    const theirs = nodeSign('sha256', data, privateKey);
+    expect((await verifyDigest(digest, theirs)).number(Tag.ValidityIndicator)).toBe(
+      ValidityIndicator.Valid,
+    );
+    const other = createHash('sha256').update('other').digest();
+    expect((await verifyDigest(other, theirs)).number(Tag.ValidityIndicator)).toBe(
+      ValidityIndicator.Invalid,
+    );
+    const short = await call(s, '1.4', Operation.Sign, [
+      uidItem(priv),
+      p,
+      item.bytes(Tag.DigestedData, digest.subarray(0, 16)),
+    ]);
+    expect(short.reason).toBe(ResultReason.InvalidField);
+  });
 });
 
 describe('MAC, Hash and RNG Retrieve', () => {
@@ -615,5 +669,48 @@ describe('MAC, Hash and RNG Retrieve', () => {
       const bad = await call(s, '2.1', Operation.RNGRetrieve, [item.int(Tag.DataLength, n)]);
       expect(bad.reason).toBe(ResultReason.InvalidField);
     }
+  });
+});
+
+describe('One Time Pad (KMIP 1.3+, TC-OTP-*)', () => {
+  const pad = hex('fc932e1428bd');
+  const otp = (extra: Partial<KeySpec> = {}): KeySpec => ({
+    material: pad,
+    algorithm: CryptographicAlgorithm.OneTimePad,
+    length: 48,
+    mask: Usage.Encrypt | Usage.Decrypt,
+    ...extra,
+  });
+
+  it('Encrypt and Decrypt XOR the data with the leading pad bytes', async () => {
+    const s = testServer();
+    const uid = await register(s, '1.4', otp());
+    const data = hex('0102030405');
+    const enc = await call(s, '1.4', Operation.Encrypt, [uidItem(uid), item.bytes(Tag.Data, data)]);
+    expect(Buffer.from(enc.bytes(Tag.Data)!).toString('hex')).toBe('fd912d102d');
+    const dec = await call(s, '1.4', Operation.Decrypt, [
+      uidItem(uid),
+      item.bytes(Tag.Data, enc.bytes(Tag.Data)!),
+    ]);
+    expect(Buffer.from(dec.bytes(Tag.Data)!)).toEqual(data);
+  });
+
+  it('refuses data longer than the pad, and streaming', async () => {
+    const s = testServer();
+    const uid = await register(s, '1.4', otp());
+    const long = await call(s, '1.4', Operation.Encrypt, [
+      uidItem(uid),
+      item.bytes(Tag.Data, hex('01020304050607')),
+    ]);
+    expect([long.reason, long.message]).toEqual([
+      ResultReason.InvalidField,
+      'the data (7 bytes) is longer than the pad (6 bytes)',
+    ]);
+    const streamed = await call(s, '1.4', Operation.Encrypt, [
+      uidItem(uid),
+      item.bytes(Tag.Data, hex('01')),
+      item.bool(Tag.InitIndicator, true),
+    ]);
+    expect(streamed.reason).toBe(ResultReason.FeatureNotSupported);
   });
 });
