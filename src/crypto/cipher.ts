@@ -1,8 +1,9 @@
 // Cryptographic Parameters (KMIP 2.1 §2.1.5) mapped to node:crypto for the cryptographic service
 // operations (KMIP 2.1 §6.1.20 Encrypt, §6.1.18 Decrypt, §6.1.51 Sign, §6.1.52 Signature
-// Verify, §6.1.31 MAC, §6.1.26 Hash). Only what node:crypto does natively is offered, plus two
-// encodings it lacks: RSAES-OAEP with an MGF1 hash that differs from the label hash (RFC 8017
-// §7.1, needed by the OAEP conformance cases) and RSASSA-PKCS1-v1_5 over pre-hashed data.
+// Verify, §6.1.31 MAC, §6.1.26 Hash). Only what node:crypto does natively is offered, plus
+// what it lacks: RSAES-OAEP with an MGF1 hash that differs from the label hash (RFC 8017 §7.1,
+// needed by the OAEP conformance cases) and signatures over pre-hashed data (RSASSA-PKCS1-v1_5
+// here, ECDSA in ecdsa.ts).
 // Errors never carry key material or data. The file is long because it is the one place where
 // KMIP enumerations become node:crypto choices (keys, ciphers, RSA encryption, signatures);
 // the operations hold no algorithm tables of their own.
@@ -48,6 +49,7 @@ import {
   Tag,
 } from '../ttlv/spec/generated.js';
 import { enumName } from '../ttlv/spec/index.js';
+import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa.js';
 import { inspectKeyDer } from './key-formats.js';
 
 const notSupported = (what: string) => new KmipError(ResultReason.FeatureNotSupported, what);
@@ -657,15 +659,41 @@ function digestBlock(p: CryptographicParameters, digest: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(prefix, 'hex'), digest]);
 }
 
-function digestedDataKey(key: KeyObject, p: CryptographicParameters): void {
-  const pkcs1 = p.paddingMethod === undefined || p.paddingMethod === PaddingMethod.PKCS1V1_5;
-  if (key.asymmetricKeyType !== 'rsa' || !pkcs1 || p.digitalSignatureAlgorithm !== undefined) {
-    throw notSupported('Digested Data is supported for RSA PKCS #1 v1.5 signatures only');
+/**
+ * The hash behind Digested Data for ECDSA (KMIP 2.1 §6.1.51): from the Digital Signature
+ * Algorithm or the Hashing Algorithm when given, and then the digest must have its length;
+ * otherwise SHA-256, used only for the RFC 6979 nonce, and the digest may have any length.
+ */
+function ecdsaDigestHash(p: CryptographicParameters, digest: Uint8Array): string {
+  let algorithm = p.hashingAlgorithm;
+  if (p.digitalSignatureAlgorithm !== undefined) {
+    const d = DSA_HASH.get(p.digitalSignatureAlgorithm);
+    if (d?.[0] !== 'ec') throw invalid('the Digital Signature Algorithm does not match the key');
+    algorithm = d[1];
   }
+  if (algorithm === undefined) return 'sha256';
+  const name = hashName(algorithm);
+  if (digest.length !== createHash(name).digest().length) {
+    throw invalid('Digested Data does not have the length of the hash');
+  }
+  return name;
+}
+
+type DigestScheme = 'rsa-pkcs1' | 'ecdsa';
+
+function digestScheme(key: KeyObject, p: CryptographicParameters): DigestScheme {
+  const pkcs1 = p.paddingMethod === undefined || p.paddingMethod === PaddingMethod.PKCS1V1_5;
+  if (key.asymmetricKeyType === 'rsa' && pkcs1 && p.digitalSignatureAlgorithm === undefined) {
+    return 'rsa-pkcs1';
+  }
+  if (key.asymmetricKeyType === 'ec') return 'ecdsa';
+  throw notSupported('Digested Data is supported for RSA PKCS #1 v1.5 and ECDSA signatures only');
 }
 
 export function signDigest(key: KeyObject, p: CryptographicParameters, digest: Uint8Array): Buffer {
-  digestedDataKey(key, p);
+  if (digestScheme(key, p) === 'ecdsa') {
+    return ecdsaSignDigest(key, digest, ecdsaDigestHash(p, digest));
+  }
   const block = digestBlock(p, digest);
   const k = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
   if (block.length > k - 11) throw invalid('Digested Data is too long for this key');
@@ -678,7 +706,10 @@ export function verifyDigest(
   digest: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  digestedDataKey(key, p);
+  if (digestScheme(key, p) === 'ecdsa') {
+    ecdsaDigestHash(p, digest);
+    return ecdsaVerifyDigest(key, digest, signature);
+  }
   const block = digestBlock(p, digest);
   try {
     return sameBytes(

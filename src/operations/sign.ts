@@ -1,5 +1,5 @@
 // KMIP 2.1 §6.1.51 Sign (KMIP 1.4 §4.31): RSA (PKCS #1 v1.5, PSS), ECDSA, DSA and EdDSA
-// signatures over Data, single or streamed, or RSA PKCS #1 v1.5 over Digested Data.
+// signatures over Data, single or streamed, or RSA PKCS #1 v1.5 and ECDSA over Digested Data.
 
 import {
   asymmetricKey,
