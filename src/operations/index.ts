@@ -19,11 +19,13 @@ import { deriveKey } from './derive-key.js';
 import { destroy } from './destroy.js';
 import { discoverVersions } from './discover-versions.js';
 import { encrypt } from './encrypt.js';
+import { exportObject } from './export.js';
 import { get } from './get.js';
 import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
 import { getUsageAllocation } from './get-usage-allocation.js';
 import { hash } from './hash.js';
+import { importObject } from './import.js';
 import { interop } from './interop.js';
 import { joinSplitKey } from './join-split-key.js';
 import { locate } from './locate.js';
@@ -100,4 +102,6 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.Certify, certify],
   [Operation.ReCertify, reCertify],
   [Operation.Validate, validate],
+  [Operation.Import, importObject],
+  [Operation.Export, exportObject],
 ]);

@@ -10,16 +10,16 @@ import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, numberOf } from '../kmip/items.js';
-import { OBJECT_KEYS, objectFields } from '../kmip/object-fields.js';
+import { OBJECT_KEYS, type ObjectKey, objectFields } from '../kmip/object-fields.js';
 import { enumeration, opt, struct, text } from '../kmip/schema.js';
 import { acceptWrapped } from '../objects/key-wrapping.js';
-import { objectTagFor } from '../objects/managed-object.js';
+import { type ManagedObject, objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
 import { insertObject } from '../objects/repository.js';
-import { ItemType, type StructureItem } from '../ttlv/item.js';
+import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
-import { operation } from './context.js';
+import { type OperationContext, operation } from './context.js';
 
 const RegisterRequest = struct({
   objectType: enumeration(Tag.ObjectType),
@@ -34,35 +34,57 @@ export const register = operation({
   request: RegisterRequest,
   response: RegisterResponse,
   async run(req, ctx) {
-    const present = OBJECT_KEYS.map((k) => req[k]).filter((o) => o !== undefined);
-    if (present.length !== 1) {
-      throw new KmipError(ResultReason.InvalidField, 'Register needs exactly one object');
-    }
-    const object = present[0]!;
-    if (object.type !== ItemType.Structure || objectTagFor(req.objectType) !== object.tag) {
-      throw new KmipError(ResultReason.InvalidField, 'the object does not match Object Type');
-    }
+    const object = payloadObject(req);
     const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
-    const { stored, clear } = await acceptWrapped(ctx, object as StructureItem);
-    const readable = clear ?? stored;
-    const derived = derivedAttributes(req.objectType, readable, given);
-    const block = clear === undefined ? undefined : childOf(clear, Tag.KeyBlock);
-    const material = bytesOf(childOf(childOf(block, Tag.KeyValue), Tag.KeyMaterial));
-    const format = numberOf(childOf(block, Tag.KeyFormatType));
-    const mo = newManagedObject(ctx, {
-      objectType: req.objectType,
-      object: stored,
-      given,
-      derived,
-      digestOf:
-        material !== undefined && format !== undefined
-          ? { bytes: material, keyFormatType: format }
-          : certificateDigest(readable),
-    });
+    const mo = registeredObject(ctx, req.objectType, await acceptWrapped(ctx, object), given);
     await insertObject(ctx, mo);
     return { uniqueIdentifier: mo.uid };
   },
 });
+
+/** The one object structure of a Register or Import payload, of the type Object Type names. */
+export function payloadObject(
+  req: { objectType: number } & { [K in ObjectKey]?: TtlvItem },
+): StructureItem {
+  const present = OBJECT_KEYS.map((k) => req[k]).filter((o) => o !== undefined);
+  if (present.length !== 1) {
+    throw new KmipError(ResultReason.InvalidField, 'the request needs exactly one object');
+  }
+  const object = present[0]!;
+  if (object.type !== ItemType.Structure || objectTagFor(req.objectType) !== object.tag) {
+    throw new KmipError(ResultReason.InvalidField, 'the object does not match Object Type');
+  }
+  return object;
+}
+
+/**
+ * A new managed object holding a client-supplied object (`stored`, and `clear` when it could be
+ * read in clear), with the attributes given and those the server reads from the object.
+ */
+export function registeredObject(
+  ctx: OperationContext,
+  objectType: number,
+  { stored, clear }: { stored: StructureItem; clear: StructureItem | undefined },
+  given: readonly Attribute[],
+  uid?: string,
+): ManagedObject {
+  const readable = clear ?? stored;
+  const derived = derivedAttributes(objectType, readable, given);
+  const block = clear === undefined ? undefined : childOf(clear, Tag.KeyBlock);
+  const material = bytesOf(childOf(childOf(block, Tag.KeyValue), Tag.KeyMaterial));
+  const format = numberOf(childOf(block, Tag.KeyFormatType));
+  return newManagedObject(ctx, {
+    objectType,
+    object: stored,
+    given,
+    derived,
+    digestOf:
+      material !== undefined && format !== undefined
+        ? { bytes: material, keyFormatType: format }
+        : certificateDigest(readable),
+    uid,
+  });
+}
 
 function certificateDigest(object: StructureItem) {
   const value = bytesOf(childOf(object, Tag.CertificateValue));
