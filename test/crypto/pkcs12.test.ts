@@ -56,12 +56,12 @@ function reasonOf(fn: () => unknown): number | undefined {
 /** The children of a DER SEQUENCE, and of the OCTET STRING inside a [0] EXPLICIT. */
 const children = (der: Uint8Array) =>
   (asn1js.fromBER(der).result as asn1js.Sequence).valueBlock.value;
-const explicitOctets = (node: asn1js.AnyBlock) =>
+const explicitOctets = (node: asn1js.AsnType) =>
   Buffer.from(
     ((node as asn1js.Constructed).valueBlock.value[0] as asn1js.OctetString).valueBlock
       .valueHexView,
   );
-const oidOf = (node: asn1js.AnyBlock) => (node as asn1js.ObjectIdentifier).valueBlock.toString();
+const oidOf = (node: asn1js.AsnType) => (node as asn1js.ObjectIdentifier).valueBlock.toString();
 
 describe('RFC 7292 Appendix B key derivation', () => {
   it.each([
