@@ -143,10 +143,10 @@ function modeOf(parent: number, ctx: BatchContext | undefined, depthInPayload: n
     if (op === Operation.Locate && ctx?.locateAsSet) return 'set';
     if (op === Operation.DiscoverVersions && ctx?.discoverAll) return 'subsequence';
   }
-  // 2.x: the children of Attributes in a Get Attributes response.
-  if (parent === Tag.Attributes && op === Operation.GetAttributes && depthInPayload === 1) {
-    return 'subset';
-  }
+  // 2.x: the children of Attributes in a Get Attributes response, and in an Export response,
+  // which returns "all of the object's attributes" (the same two variations apply).
+  const attributeAnswer = op === Operation.GetAttributes || op === Operation.Export;
+  if (parent === Tag.Attributes && attributeAnswer && depthInPayload === 1) return 'subset';
   return 'ordered';
 }
 

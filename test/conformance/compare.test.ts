@@ -252,6 +252,20 @@ describe('order and extras where Profiles §4.1 allow them', () => {
     ]);
   });
 
+  it('Export: its Attributes compare like a Get Attributes answer', () => {
+    const exported = (inner: string) =>
+      ok(
+        `<ObjectType type="Enumeration" value="SymmetricKey"/>${uid('u')}<Attributes>${inner}</Attributes>`,
+      );
+    const pairs: [string, string][] = [
+      [req('Export', uid('u')), res('Export', exported(alg + len))],
+    ];
+    expect(run(pairs, [res('Export', exported(state + len + alg))])).toEqual([[]]);
+    expect(run(pairs, [res('Export', exported(alg))])[0]![0]).toMatchObject({
+      message: 'missing CryptographicLength',
+    });
+  });
+
   it('1.x Get Attributes: the Attribute list is a multiset keyed by name', () => {
     const a = (name: string, value: string) =>
       `<Attribute><AttributeName type="TextString" value="${name}"/><AttributeValue ${value}/></Attribute>`;
