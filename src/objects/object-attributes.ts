@@ -17,6 +17,8 @@
 // field of Cryptographic Domain Parameters, which is optional and which PyKMIP 0.10 cannot parse.
 
 import { X509Certificate } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import { encodeDer } from '../crypto/der.js';
 import { inspectKeyDer, type KeyDerInfo } from '../crypto/key-formats.js';
 import type { KeyAlgorithmName } from '../crypto/oids.js';
 import { type CertificateInfo, parseCertificate } from '../crypto/x509.js';
@@ -298,11 +300,20 @@ function x509Attributes(cert: CertificateInfo): TtlvItem[] {
   return [
     item.struct(Tag.X_509CertificateIdentifier, [
       item.bytes(Tag.IssuerDistinguishedName, cert.issuerDer),
-      item.bytes(Tag.CertificateSerialNumber, cert.serialNumber),
+      item.bytes(Tag.CertificateSerialNumber, serialNumberDer(cert.serialNumber)),
     ]),
     item.struct(Tag.X_509CertificateSubject, subject),
     item.struct(Tag.X_509CertificateIssuer, issuer),
   ];
+}
+
+/**
+ * Certificate Serial Number as the certificate holds it, a DER INTEGER with its tag and length,
+ * like the DER names beside it (TC-CERTATTR-1-14/-20, TC-ECC-3-14/-20, TC-IMPEXP-5-20 show
+ * 0208 3132333435363738 for serial 0x3132333435363738).
+ */
+function serialNumberDer(content: Uint8Array): Buffer {
+  return encodeDer(new asn1js.Integer({ valueHex: content }));
 }
 
 /**
