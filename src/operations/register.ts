@@ -16,6 +16,7 @@ import { acceptWrapped } from '../objects/key-wrapping.js';
 import { type ManagedObject, objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
+import { isPkcs12, pkcs12Password } from '../objects/pkcs12-password.js';
 import { insertObject } from '../objects/repository.js';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
@@ -36,6 +37,7 @@ export const register = operation({
   async run(req, ctx) {
     const object = payloadObject(req);
     const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
+    if (isPkcs12(object)) await pkcs12Password(ctx, given);
     const mo = registeredObject(ctx, req.objectType, await acceptWrapped(ctx, object), given);
     await insertObject(ctx, mo);
     return { uniqueIdentifier: mo.uid };
