@@ -196,3 +196,75 @@ describe('SQLite group commit', () => {
     db.close();
   });
 });
+
+describe('group commit with the WAL sync off the event loop', () => {
+  /** A sync the test completes by hand, recording how many rounds were asked for. */
+  function manualSync() {
+    const rounds: { resolve: () => void; reject: (e: Error) => void }[] = [];
+    const sync = () =>
+      new Promise<void>((resolve, reject) => {
+        rounds.push({ resolve, reject });
+      });
+    return { rounds, sync };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  function rawDb() {
+    const db = new BetterSqlite3(join(dir, 'raw.sqlite'));
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    return { db, put: db.prepare('INSERT INTO t (k) VALUES (?)') };
+  }
+
+  it('settles writers only after a sync that began after their COMMIT', async () => {
+    const { db, put } = rawDb();
+    const { rounds, sync } = manualSync();
+    const gc = new GroupCommit(db, sync);
+    let settled = 0;
+    const first = gc.run(() => put.run('a')).then(() => settled++);
+    await turn();
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(1); // committed
+    expect([rounds.length, settled]).toEqual([1, 0]);
+    // Committed while the first sync runs: waits for a second round.
+    const second = gc.run(() => put.run('b')).then(() => settled++);
+    await turn();
+    expect(rounds.length).toBe(1);
+    const barrier = gc.durable();
+    expect(barrier).toBeInstanceOf(Promise);
+    rounds[0]!.resolve();
+    await first;
+    expect(settled).toBe(1);
+    await turn();
+    expect(rounds.length).toBe(2);
+    rounds[1]!.resolve();
+    await Promise.all([second, barrier]);
+    expect(settled).toBe(2);
+    expect(gc.durable()).toBeUndefined();
+    db.close();
+  });
+
+  it('fails the writers of a round whose sync fails, and later rounds go on', async () => {
+    const { db, put } = rawDb();
+    const { rounds, sync } = manualSync();
+    const gc = new GroupCommit(db, sync);
+    const lost = gc.run(() => put.run('a'));
+    await turn();
+    rounds[0]!.reject(new Error('EIO'));
+    await expect(lost).rejects.toThrow('EIO');
+    const next = gc.run(() => put.run('b').changes);
+    await turn();
+    rounds[1]!.resolve();
+    await expect(next).resolves.toBe(1);
+    db.close();
+  });
+
+  it('the store runs at synchronous=NORMAL with the thread sync, FULL with durableSync commit', async () => {
+    const level = (s: SqliteStore) =>
+      (s as unknown as { db: Database }).db.pragma('synchronous', { simple: true });
+    expect(level(store)).toBe(1);
+    await store.insert(obj('x'));
+    expect(store.durable()).toBeUndefined();
+    const full = await openSqliteStore({ path: join(dir, 'full'), durableSync: 'commit' });
+    expect(level(full)).toBe(2);
+    await full.close();
+  });
+});
