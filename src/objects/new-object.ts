@@ -1,9 +1,10 @@
 // The attributes the server sets on a new object (KMIP 2.1 §4, "set by the server"): Unique
 // Identifier, Short Unique Identifier, Object Type, State, Initial Date, Last Change Date,
-// Original Creation Date, Digest, Key Format Type, Fresh, the sensitivity and extractability
-// records, Lease Time, Protection Storage Mask and, for keys the server generates, Random
-// Number Generator. Client values for server-maintained attributes are replaced, not
-// trusted. Each attribute is shown only to clients whose version defines it.
+// Original Creation Date, Digest, Key Format Type, Key Value Present (false for a meta-data-only
+// object, src/objects/key-value.ts), Fresh, the sensitivity and extractability records, Lease
+// Time, Protection Storage Mask and, for keys the server generates, Random Number Generator.
+// Client values for server-maintained attributes are replaced, not trusted. Each attribute is
+// shown only to clients whose version defines it.
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { Attribute } from '../kmip/attributes.js';
@@ -20,6 +21,7 @@ import {
   Tag,
 } from '../ttlv/spec/generated.js';
 import { tagName } from '../ttlv/spec/index.js';
+import { isMetadataOnly } from './key-value.js';
 import { attr, type ManagedObject } from './managed-object.js';
 
 const SERVER_MAINTAINED = new Set([
@@ -121,6 +123,7 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
       ? block.value.find((c) => c.tag === Tag.KeyFormatType)
       : undefined;
   if (format !== undefined) add(format);
+  if (isMetadataOnly(spec.object)) add(item.bool(Tag.KeyValuePresent, false));
   add(item.date(Tag.InitialDate, ctx.now));
   add(item.date(Tag.LastChangeDate, ctx.now));
   add(item.date(Tag.OriginalCreationDate, ctx.now));

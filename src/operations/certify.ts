@@ -18,6 +18,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { childOf, item, textOf } from '../kmip/items.js';
 import { bytes, enumeration, opt, raw, struct, text, versions } from '../kmip/schema.js';
+import { requireKeyValue } from '../objects/key-value.js';
 import { attr, type ManagedObject, setAttr } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
@@ -113,6 +114,7 @@ export async function publicKeyOf(
   if (mo.object === null) {
     throw new KmipError(ResultReason.InvalidField, `public key ${uid} has no key material`);
   }
+  requireKeyValue(ctx.version, uid, mo.object, 'certify');
   const spkiDer = asymmetricKey(mo.object).export({ type: 'spki', format: 'der' });
   return { mo, spkiDer };
 }

@@ -12,6 +12,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, item, numberOf } from '../kmip/items.js';
 import { bigInteger, enumeration, int, many, opt, struct, text } from '../kmip/schema.js';
+import { requireKeyValue } from '../objects/key-value.js';
 import { DESTROYED_STATES } from '../objects/lifecycle.js';
 import { attr, type ManagedObject, wrongState } from '../objects/managed-object.js';
 import { keyBlock, newManagedObject } from '../objects/new-object.js';
@@ -66,6 +67,7 @@ async function existingSecret(ctx: OperationContext, uid: string): Promise<Secre
   if (!SPLITTABLE.includes(mo.objectType)) {
     throw new KmipError(ResultReason.InvalidField, 'only symmetric keys and secret data split');
   }
+  requireKeyValue(ctx.version, uid, mo.object, 'split');
   const block = childOf(mo.object, Tag.KeyBlock);
   const bytes = keyBytes(block);
   if (bytes === undefined) {

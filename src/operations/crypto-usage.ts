@@ -10,6 +10,7 @@ import {
   parametersFromAttribute,
 } from '../kmip/cryptographic-parameters.js';
 import { childOf, dateOf, item, numberOf } from '../kmip/items.js';
+import { requireKeyValue } from '../objects/key-value.js';
 import { stateName } from '../objects/lifecycle.js';
 import { attr, type ManagedObject, setAttr, wrongState } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
@@ -54,6 +55,7 @@ export async function usableKey(
   if (!ALLOWED_STATES[use].includes(mo.state) || mo.object === null) {
     throw wrongState(ctx.version, `cannot ${action} with a key in state ${stateName(mo.state)}`);
   }
+  requireKeyValue(ctx.version, uid, mo.object, action);
   if (use === 'protect') {
     const stop = dateOf(attr(mo, 'ProtectStopDate'));
     if (stop !== undefined && ctx.now > stop) {

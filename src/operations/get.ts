@@ -5,10 +5,11 @@
 // objects can be fetched (Barbican never activates).
 
 import { KmipError } from '../errors.js';
-import { item } from '../kmip/items.js';
+import { childOf, item, numberOf } from '../kmip/items.js';
 import { type ObjectKey, objectFields, objectKeyForTag } from '../kmip/object-fields.js';
 import { enumeration, opt, raw, struct, type TypeOf, text } from '../kmip/schema.js';
 import { convertKeyFormat } from '../objects/key-format.js';
+import { requireKeyValue } from '../objects/key-value.js';
 import { isWrapped, storedForms, unwrapObject, wrapObject } from '../objects/key-wrapping.js';
 import { attr, type ManagedObject, objectTagFor, setAttr } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
@@ -83,10 +84,15 @@ export async function objectForClient(
     );
   }
   const { current, registered } = forms;
-  const convert = (o: StructureItem) =>
-    req.keyFormatType === undefined ? o : convertKeyFormat(o, req.keyFormatType);
+  // A meta-data-only object goes back as registered: it has no key to convert or wrap.
+  const convert = (o: StructureItem) => {
+    if (req.keyFormatType === undefined) return o;
+    if (keyFormatOf(o) !== req.keyFormatType) requireKeyValue(ctx.version, uid, o, 'convert');
+    return convertKeyFormat(o, req.keyFormatType);
+  };
   let object: StructureItem;
   if (req.keyWrappingSpecification !== undefined) {
+    requireKeyValue(ctx.version, uid, current, 'wrap');
     const clear = isWrapped(current) ? await unwrapObject(ctx, current) : current;
     object = await wrapObject(ctx, mo, convert(clear), req.keyWrappingSpecification);
   } else if (req.keyWrapType === KeyWrapType.AsRegistered && registered !== undefined) {
@@ -107,4 +113,8 @@ export async function objectForClient(
     await saveObject(ctx, mo);
   }
   return { field, object };
+}
+
+function keyFormatOf(object: StructureItem): number | undefined {
+  return numberOf(childOf(childOf(object, Tag.KeyBlock), Tag.KeyFormatType));
 }

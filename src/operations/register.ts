@@ -12,6 +12,7 @@ import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, numberOf } from '../kmip/items.js';
 import { OBJECT_KEYS, type ObjectKey, objectFields } from '../kmip/object-fields.js';
 import { enumeration, opt, struct, text } from '../kmip/schema.js';
+import { acceptMetadataOnly } from '../objects/key-value.js';
 import { acceptWrapped } from '../objects/key-wrapping.js';
 import { type ManagedObject, objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
@@ -37,6 +38,7 @@ export const register = operation({
   async run(req, ctx) {
     const object = payloadObject(req);
     const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
+    acceptMetadataOnly(ctx.version, object);
     if (isPkcs12(object)) await pkcs12Password(ctx, given);
     const mo = registeredObject(ctx, req.objectType, await acceptWrapped(ctx, object), given);
     await insertObject(ctx, mo);
