@@ -3,8 +3,10 @@
 // Original Creation Date, Digest, Key Format Type, Key Value Present (false for a meta-data-only
 // object, src/objects/key-value.ts), Fresh, the sensitivity and extractability records, Lease
 // Time, Protection Storage Mask and, for keys the server generates, Random Number Generator.
-// Client values for server-maintained attributes are replaced, not trusted. Each attribute is
-// shown only to clients whose version defines it.
+// Client values for server-maintained attributes are replaced, not trusted; a registered object
+// keeps the Original Creation Date and Random Number Generator its client gave, the record of
+// when and how the client made it (both "set by the server or the client" on Register; TC-MDO-2,
+// TC-RNG-ATTR-1). Each attribute is shown only to clients whose version defines it.
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { Attribute } from '../kmip/attributes.js';
@@ -44,6 +46,12 @@ const SERVER_MAINTAINED = new Set([
   'ArchiveDate',
 ]);
 
+/**
+ * Server-maintained attributes a client may give on Register, because they describe the object's
+ * life before it reached the server: when it was made and how its key was generated.
+ */
+const SET_ON_REGISTER = new Set(['OriginalCreationDate', 'RandomNumberGenerator']);
+
 /** Lease Time given on new objects: the lease a client may assume (KMIP 2.1 §4.31). */
 export const DEFAULT_LEASE_SECONDS = 3600;
 
@@ -68,6 +76,8 @@ export interface NewObjectSpec {
   digestOf?: { bytes: Uint8Array; keyFormatType?: number };
   /** The server generated the key material (Create, Create Key Pair). */
   generated?: boolean;
+  /** The client supplied the object (Register, Import): the SET_ON_REGISTER it gives are kept. */
+  registered?: boolean;
   uid?: string;
 }
 
@@ -89,8 +99,9 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
   const uid = spec.uid ?? ctx.newUid?.() ?? randomUUID();
   const derived = spec.derived ?? [];
   const derivedNames = new Set(derived.map((a) => a.name));
+  const clientSet = (a: Attribute) => spec.registered === true && SET_ON_REGISTER.has(a.name);
   const given = spec.given.filter(
-    (a) => !SERVER_MAINTAINED.has(a.name) && !derivedNames.has(a.name),
+    (a) => (!SERVER_MAINTAINED.has(a.name) || clientSet(a)) && !derivedNames.has(a.name),
   );
   const bag = { attributes: [...given] };
   const state = initialState(given, ctx.now);
@@ -126,7 +137,9 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
   if (isMetadataOnly(spec.object)) add(item.bool(Tag.KeyValuePresent, false));
   add(item.date(Tag.InitialDate, ctx.now));
   add(item.date(Tag.LastChangeDate, ctx.now));
-  add(item.date(Tag.OriginalCreationDate, ctx.now));
+  if (attr(bag, 'OriginalCreationDate') === undefined) {
+    add(item.date(Tag.OriginalCreationDate, ctx.now));
+  }
   add(item.enum(Tag.State, state));
   if (attr(bag, 'Fresh') === undefined) add(item.bool(Tag.Fresh, true));
   if (sensitive === undefined) add(item.bool(Tag.Sensitive, false));

@@ -86,6 +86,7 @@ export function registeredObject(
       material !== undefined && format !== undefined
         ? { bytes: material, keyFormatType: format }
         : certificateDigest(readable),
+    registered: true,
     uid,
   });
 }
