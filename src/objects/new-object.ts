@@ -16,13 +16,14 @@ import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import {
   CryptographicAlgorithm,
   DRBGAlgorithm,
-  HashingAlgorithm,
+  ObjectType,
   ProtectionStorageMask,
   RNGAlgorithm,
   State,
   Tag,
 } from '../ttlv/spec/generated.js';
 import { tagName } from '../ttlv/spec/index.js';
+import { CERTIFICATE_FORMAT, type DigestSource, digestItem } from './digest.js';
 import { isMetadataOnly } from './key-value.js';
 import { attr, type ManagedObject } from './managed-object.js';
 
@@ -72,8 +73,8 @@ export interface NewObjectSpec {
   given: readonly Attribute[];
   /** Attributes the server derives from the key itself (algorithm, length, ...). */
   derived?: readonly Attribute[];
-  /** Bytes the Digest is taken over, in the key's default format (KMIP 2.1 §4.13). */
-  digestOf?: { bytes: Uint8Array; keyFormatType?: number };
+  /** Bytes each Digest instance is taken over (KMIP 2.1 §4.13, src/objects/digest.ts). */
+  digestOf?: DigestSource | readonly DigestSource[];
   /** The server generated the key material (Create, Create Key Pair). */
   generated?: boolean;
   /** The client supplied the object (Register, Import): the SET_ON_REGISTER it gives are kept. */
@@ -118,22 +119,16 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
     ...given,
   ];
   const add = (value: TtlvItem) => attributes.push({ name: tagName(value.tag), value });
-  if (spec.digestOf !== undefined) {
-    const { bytes, keyFormatType } = spec.digestOf;
-    add(
-      item.struct(Tag.Digest, [
-        item.enum(Tag.HashingAlgorithm, HashingAlgorithm.SHA_256),
-        item.bytes(Tag.DigestValue, createHash('sha256').update(bytes).digest()),
-        ...(keyFormatType === undefined ? [] : [item.enum(Tag.KeyFormatType, keyFormatType)]),
-      ]),
-    );
-  }
+  for (const source of [spec.digestOf ?? []].flat()) add(digestItem(source));
   const block = spec.object.value.find((c) => c.tag === Tag.KeyBlock);
   const format =
     block?.type === ItemType.Structure
       ? block.value.find((c) => c.tag === Tag.KeyFormatType)
       : undefined;
   if (format !== undefined) add(format);
+  if (spec.objectType === ObjectType.Certificate) {
+    add(item.enum(Tag.KeyFormatType, CERTIFICATE_FORMAT));
+  }
   if (isMetadataOnly(spec.object)) add(item.bool(Tag.KeyValuePresent, false));
   add(item.date(Tag.InitialDate, ctx.now));
   add(item.date(Tag.LastChangeDate, ctx.now));

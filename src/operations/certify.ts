@@ -18,6 +18,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { childOf, item, textOf } from '../kmip/items.js';
 import { bytes, enumeration, opt, raw, struct, text, versions } from '../kmip/schema.js';
+import { digestSources } from '../objects/digest.js';
 import { requireKeyValue } from '../objects/key-value.js';
 import { attr, type ManagedObject, setAttr } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
@@ -181,7 +182,7 @@ export const certify = operation({
       object,
       given,
       derived: derivedAttributes(ObjectType.Certificate, object, given),
-      digestOf: { bytes: der },
+      digestOf: digestSources(ObjectType.Certificate, object),
     });
     if (key !== undefined) mo.attributes.push(linkTo(LinkType.PublicKeyLink, key.mo.uid));
     await insertObject(ctx, mo);

@@ -9,6 +9,7 @@ import { parseCertificate } from '../crypto/x509.js';
 import { KmipError } from '../errors.js';
 import { bytesOf, childOf } from '../kmip/items.js';
 import { interval, opt, struct } from '../kmip/schema.js';
+import { digestSources } from '../objects/digest.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
 import { insertObject, loadObject, saveObject } from '../objects/repository.js';
 import { LinkType, ObjectType, ResultReason, Tag } from '../ttlv/spec/generated.js';
@@ -62,7 +63,7 @@ export const reCertify = operation({
       objectType: ObjectType.Certificate,
       object,
       derived: derivedAttributes(ObjectType.Certificate, object, []),
-      digestOf: { bytes: der },
+      digestOf: digestSources(ObjectType.Certificate, object),
     });
     const keyUid = linkedUid(old, LinkType.PublicKeyLink);
     if (keyUid !== undefined) mo.attributes.push(linkTo(LinkType.PublicKeyLink, keyUid));

@@ -9,12 +9,13 @@
 import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
-import { bytesOf, childOf, numberOf } from '../kmip/items.js';
+import { numberOf } from '../kmip/items.js';
 import { OBJECT_KEYS, type ObjectKey, objectFields } from '../kmip/object-fields.js';
 import { enumeration, opt, struct, text } from '../kmip/schema.js';
+import { digestSources } from '../objects/digest.js';
 import { acceptMetadataOnly } from '../objects/key-value.js';
 import { acceptWrapped } from '../objects/key-wrapping.js';
-import { type ManagedObject, objectTagFor } from '../objects/managed-object.js';
+import { attr, type ManagedObject, objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
 import { isPkcs12, pkcs12Password } from '../objects/pkcs12-password.js';
@@ -74,24 +75,16 @@ export function registeredObject(
 ): ManagedObject {
   const readable = clear ?? stored;
   const derived = derivedAttributes(objectType, readable, given);
-  const block = clear === undefined ? undefined : childOf(clear, Tag.KeyBlock);
-  const material = bytesOf(childOf(childOf(block, Tag.KeyValue), Tag.KeyMaterial));
-  const format = numberOf(childOf(block, Tag.KeyFormatType));
+  const algorithm = numberOf(
+    attr({ attributes: [...derived, ...given] }, 'CryptographicAlgorithm'),
+  );
   return newManagedObject(ctx, {
     objectType,
     object: stored,
     given,
     derived,
-    digestOf:
-      material !== undefined && format !== undefined
-        ? { bytes: material, keyFormatType: format }
-        : certificateDigest(readable),
+    digestOf: digestSources(objectType, readable, algorithm),
     registered: true,
     uid,
   });
-}
-
-function certificateDigest(object: StructureItem) {
-  const value = bytesOf(childOf(object, Tag.CertificateValue));
-  return value === undefined ? undefined : { bytes: value };
 }
