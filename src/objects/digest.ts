@@ -10,7 +10,9 @@
 //
 // Key Format Type is required in a Digest of a key or Secret Data and optional otherwise. A
 // certificate's names Raw, the Certificate Value digested as it is, as the test cases show
-// (TC-CERTATTR-1-14, TC-CERTATTR-1-20, TC-IMPEXP-5-20); an opaque object's names none.
+// (TC-CERTATTR-1-14, TC-CERTATTR-1-20, TC-IMPEXP-5-20); an opaque object's names Raw the same
+// way, since PyKMIP 0.10 cannot decode a Digest without one (kmip/core/attributes.py Digest.read
+// reads all three fields).
 //
 // A key stored wrapped or a meta-data-only object has no digest: the server never sees the key.
 
@@ -92,7 +94,7 @@ export function digestSources(
   }
   if (object.tag === Tag.OpaqueObject) {
     const value = bytesOf(childOf(object, Tag.OpaqueDataValue));
-    return value === undefined ? [] : [{ bytes: value }];
+    return value === undefined ? [] : [{ bytes: value, keyFormatType: F.Raw }];
   }
   const block = childOf(object, Tag.KeyBlock);
   const format = numberOf(childOf(block, Tag.KeyFormatType));
