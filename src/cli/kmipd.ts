@@ -167,14 +167,6 @@ await yargs(hideBin(process.argv))
             "OpenSSL cipher list for the KMIP port (default Node's); some vCenter builds need " +
             'the TLS 1.2 CBC suites added, see SECURITY.md',
         })
-        .option('sqlite-sync', {
-          choices: ['thread', 'commit'] as const,
-          default: 'thread' as const,
-          describe:
-            'How SQLite writes reach the disk before the reply: thread (an fsync of the WAL in ' +
-            'the thread pool, the event loop serving meanwhile) or commit (synchronous=FULL, ' +
-            'the fsync inside COMMIT)',
-        })
         .check((a) => {
           const given = [a.cert, a.key, a.ca].filter((x) => x !== undefined).length;
           if (given !== 0 && given !== 3) throw new Error('--cert, --key and --ca go together');
@@ -245,7 +237,6 @@ await yargs(hideBin(process.argv))
           audit: auditConfig(a['audit-log'], a['audit-key-file'], a['audit-checkpoint-every']),
           tlsMinVersion: a['tls-min-version'],
           tlsCiphers: a['tls-ciphers'],
-          sqliteSync: a['sqlite-sync'],
           ...(await serveExtras(a)),
         });
       } catch (err) {

@@ -46,7 +46,6 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     default: 'sqlite',
   },
   { key: 'postgres-url', type: string, secret: true },
-  { key: 'sqlite-sync', type: { kind: 'choice', choices: ['thread', 'commit'] }, default: 'thread' },
   { key: 'cert', type: path },
   { key: 'key', type: path },
   { key: 'ca', type: path },

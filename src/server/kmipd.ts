@@ -79,8 +79,6 @@ export interface KmipdConfig {
   tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list of the KMIP port; default Node's. */
   tlsCiphers?: string;
-  /** Where SQLite commits are made durable (SqliteStoreOptions.durableSync); default thread. */
-  sqliteSync?: 'thread' | 'commit';
 }
 
 export interface Kmipd {
@@ -268,7 +266,7 @@ async function openStore(config: KmipdConfig): Promise<ObjectStore> {
         throw new Error('--store postgres needs --postgres-url');
       return openPostgresStore({ url: config.postgresUrl });
     default:
-      return openSqliteStore({ path: config.dataDir, durableSync: config.sqliteSync });
+      return openSqliteStore({ path: config.dataDir });
   }
 }
 

@@ -133,19 +133,7 @@ export class MessageLayer {
       this.auditRejected(peer, log, e);
       return this.messageFailure(version, now, e, request.batchItems);
     }
-    const response = await this.runBatch(request, version, peer, log, now);
-    try {
-      // What the batch read may have been committed by another request and not be on disk yet.
-      await this.opts.store.durable?.();
-    } catch (err) {
-      log.error({ err: String(err) }, 'the store could not make committed writes durable');
-      return this.messageFailure(
-        version,
-        now,
-        new KmipError(ResultReason.GeneralFailure, 'the object store failed to sync to disk'),
-      );
-    }
-    return response;
+    return this.runBatch(request, version, peer, log, now);
   }
 
   private auditRejected(peer: Peer, log: Logger, e: KmipError): void {

@@ -13,13 +13,6 @@
 // changes it. Writes are synchronous functions of the database, so running one again gives
 // the result it would have had. Writes in a batch see the effects of the ones before them,
 // exactly as if they had run serially. A failed COMMIT fails every write of the batch.
-//
-// With a `sync` function (sqlite-store.ts: fsync of the WAL file in libuv's thread pool, the
-// connection at synchronous=NORMAL) the COMMIT itself does not wait for the disk: the writes'
-// callers settle once a sync that started after their COMMIT has returned, and the event loop
-// serves reads meanwhile. Commits made while a sync runs wait for the next one, so one fsync
-// covers every transaction committed since the last. `durable()` lets a reader wait the same
-// way before it answers, so no reply shows a write that a power loss could still take back.
 
 import type { Database, Statement } from 'better-sqlite3';
 
@@ -35,14 +28,6 @@ interface Outcome {
   value: unknown;
 }
 
-/** Makes every COMMIT so far durable (an fsync of the WAL); runs off the event loop. */
-export type DurableSync = () => Promise<void>;
-
-interface Settle {
-  done: () => void;
-  fail: (err: unknown) => void;
-}
-
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -51,14 +36,7 @@ export class GroupCommit {
     Statement
   >;
 
-  /** Settlements of committed transactions waiting for the next sync. */
-  private unsynced: Settle[] = [];
-  private syncing: Promise<void> | undefined;
-
-  constructor(
-    private readonly db: Database,
-    private readonly sync?: DurableSync,
-  ) {
+  constructor(private readonly db: Database) {
     this.sql = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -81,43 +59,6 @@ export class GroupCommit {
   /** Writes queued and not yet committed. */
   get pending(): number {
     return this.queue.length;
-  }
-
-  /**
-   * Resolves once every transaction committed so far is durable; undefined when all are
-   * already (always so without a `sync`).
-   */
-  durable(): Promise<void> | undefined {
-    if (this.unsynced.length === 0) return this.syncing;
-    return new Promise((resolve, reject) => this.unsynced.push({ done: resolve, fail: reject }));
-  }
-
-  /** Settles a committed transaction's callers now, or after the next sync when there is one. */
-  private committed(settle: Settle): void {
-    if (this.sync === undefined) {
-      settle.done();
-      return;
-    }
-    this.unsynced.push(settle);
-    this.startSync();
-  }
-
-  private startSync(): void {
-    if (this.syncing !== undefined || this.unsynced.length === 0) return;
-    const round = this.unsynced;
-    this.unsynced = [];
-    this.syncing = this.sync!().then(
-      () => {
-        for (const s of round) s.done();
-      },
-      (err: unknown) => {
-        for (const s of round) s.fail(err);
-      },
-    );
-    void this.syncing.finally(() => {
-      this.syncing = undefined;
-      this.startSync();
-    });
   }
 
   /** Commits what is queued now (also called before the connection closes). */
@@ -152,14 +93,7 @@ export class GroupCommit {
       for (const p of batch) p.reject(err);
       return true;
     }
-    this.committed({
-      done: () => {
-        for (const [i, p] of batch.entries()) p.resolve(values[i]);
-      },
-      fail: (err) => {
-        for (const p of batch) p.reject(err);
-      },
-    });
+    for (const [i, p] of batch.entries()) p.resolve(values[i]);
     return true;
   }
 
@@ -204,16 +138,9 @@ export class GroupCommit {
       for (const o of done) o.p.reject(err);
       return;
     }
-    this.committed({
-      done: () => {
-        for (const o of done) {
-          if (o.ok) o.p.resolve(o.value);
-          else o.p.reject(o.value);
-        }
-      },
-      fail: (err) => {
-        for (const o of done) o.p.reject(o.ok ? err : o.value);
-      },
-    });
+    for (const o of done) {
+      if (o.ok) o.p.resolve(o.value);
+      else o.p.reject(o.value);
+    }
   }
 }

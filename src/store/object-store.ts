@@ -95,12 +95,6 @@ export interface ObjectStore {
    * key with `exceptKekId`; `kek status` counts every page per kekId.
    */
   listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]>;
-  /**
-   * Resolves once every write committed so far is durable, for a store whose committed writes
-   * can be visible before they are (SQLite's off-loop WAL sync); undefined when none is pending.
-   * The server awaits it before each reply, so no answer shows a write a power loss could undo.
-   */
-  durable?(): Promise<void> | undefined;
   close(): Promise<void>;
 }
 

@@ -1,12 +1,9 @@
-// Embedded SQLite ObjectStore (better-sqlite3). WAL: a write is on disk before the server
-// answers. Writes go through a group commit (group-commit.ts): those queued in one event-loop
-// turn share one transaction and one fsync. By default the connection runs at
-// synchronous=NORMAL and that fsync of the WAL file is made in libuv's thread pool, off the
-// event loop (SQLite still syncs the WAL before, and the database after, every checkpoint);
-// `durableSync: 'commit'` keeps synchronous=FULL, where COMMIT fsyncs on the event loop.
-// Schema in sqlite-migrations.ts.
+// Embedded SQLite ObjectStore (better-sqlite3). WAL with synchronous=FULL: a write is on
+// disk before the server answers. Writes go through a group commit (group-commit.ts): those
+// queued in one event-loop turn share one transaction and one fsync. Schema in
+// sqlite-migrations.ts.
 
-import { close as closeFd, fsync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { KmipError } from '../errors.js';
@@ -36,12 +33,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Schema migrations to apply; tests pass older or newer lists. */
   migrations?: readonly Migration[];
-  /**
-   * Where a commit is made durable: 'thread' (default) fsyncs the WAL file in the thread pool
-   * before the writers' promises settle; 'commit' is SQLite's synchronous=FULL, an fsync
-   * inside COMMIT that blocks the event loop.
-   */
-  durableSync?: 'thread' | 'commit';
 }
 
 /**
@@ -110,8 +101,6 @@ export class SqliteStore implements ObjectStore {
   private readonly cache = new Map<string, Statement>();
   private readonly entryInserts = new Map<number, Statement>();
   private readonly writes: GroupCommit;
-  /** The WAL file, opened for fsync at the first sync ('thread' mode). */
-  private walFd: number | undefined;
   /** Reads the object row and its index entries in one read transaction. */
   private readonly readObject: (uid: string) => StoredObject | undefined;
   private readonly s: {
@@ -140,7 +129,6 @@ export class SqliteStore implements ObjectStore {
       // (an IN list of a broad range) live in memory too: bounded by the matches, freed after.
       this.db.pragma('temp_store = MEMORY');
       this.schemaVersion = migrate(this.db, opts.migrations ?? MIGRATIONS);
-      if (opts.durableSync !== 'commit') this.db.pragma('synchronous = NORMAL');
     } catch (err) {
       this.db.close();
       throw err;
@@ -171,27 +159,8 @@ export class SqliteStore implements ObjectStore {
         .safeIntegers(true),
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
-    this.writes = new GroupCommit(
-      db,
-      opts.durableSync === 'commit' ? undefined : () => this.syncWal(),
-    );
+    this.writes = new GroupCommit(db);
     this.readObject = db.transaction((uid: string) => this.readOne(uid));
-  }
-
-  /**
-   * fsync of the WAL file through its own descriptor: fsync flushes the file, whichever
-   * descriptor wrote it. SQLite keeps the same WAL file while the connection is open (a
-   * checkpoint rewinds or truncates it, never replaces it).
-   */
-  private syncWal(): Promise<void> {
-    this.walFd ??= openSync(`${this.file}-wal`, 'r');
-    const fd = this.walFd;
-    return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-  }
-
-  /** Resolves once every committed write is durable (see GroupCommit.durable). */
-  durable(): Promise<void> | undefined {
-    return this.writes.durable();
   }
 
   private open(): Database {
@@ -481,14 +450,8 @@ export class SqliteStore implements ObjectStore {
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.writes.flush();
-    await this.writes.durable();
     this.cache.clear();
     this.db.close();
-    if (this.walFd !== undefined) {
-      const fd = this.walFd;
-      this.walFd = undefined;
-      await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
-    }
   }
 }
 
