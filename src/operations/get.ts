@@ -14,10 +14,11 @@ import { isWrapped, storedForms, unwrapObject, wrapObject } from '../objects/key
 import { attr, type ManagedObject, objectTagFor, setAttr } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
 import type { StructureItem } from '../ttlv/item.js';
-import { KeyWrapType, ResultReason, Tag } from '../ttlv/spec/generated.js';
+import { KeyFormatType, KeyWrapType, ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
 import { requireOnline } from './archive.js';
 import { type OperationContext, operation } from './context.js';
+import { pkcs12Object } from './pkcs12-container.js';
 import { targetUid } from './target.js';
 
 /** Export takes the same fields with the same meaning (src/operations/export.ts). */
@@ -99,6 +100,8 @@ export async function objectForClient(
     object = registered;
   } else if (req.keyWrapType === KeyWrapType.NotWrapped && isWrapped(current)) {
     object = convert(await unwrapObject(ctx, current));
+  } else if (req.keyFormatType === KeyFormatType.PKCS_12) {
+    object = await pkcs12Object(ctx, mo, current);
   } else {
     object = convert(current);
   }
