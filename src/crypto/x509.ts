@@ -42,7 +42,7 @@ export interface CertificateInfo {
   /** 1, 2 or 3. */
   version: number;
   der: Buffer;
-  /** The serial number's INTEGER content octets, as KMIP X.509 Certificate Serial Number carries them. */
+  /** The serial number's INTEGER content octets (tag and length stripped). */
   serialNumber: Buffer;
   /** The serial number as lower-case hex of its content octets. */
   serialNumberHex: string;
