@@ -171,6 +171,24 @@ const CASES: Record<
     payload: (o) => [uid(o.key), item.struct(Tag.NewAttribute, [vendor('tag', 'changed')])],
   },
   Query: { row: ANY, payload: () => [] },
+  Export: { row: OWNER_ADMIN, payload: (o) => [uid(o.key)] },
+  // Import over alice's object (Replace Existing): only its owner or an admin may replace it.
+  Import: {
+    row: OWNER_ADMIN,
+    payload: (o) => [
+      uid(o.key),
+      item.enum(Tag.ObjectType, ObjectType.SecretData),
+      item.bool(Tag.ReplaceExisting, true),
+      item.struct(Tag.Attributes, []),
+      item.struct(Tag.SecretData, [
+        item.enum(Tag.SecretDataType, SecretDataType.Password),
+        item.struct(Tag.KeyBlock, [
+          item.enum(Tag.KeyFormatType, 2),
+          item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, Buffer.from('s3cret'))]),
+        ]),
+      ]),
+    ],
+  },
   Register: {
     row: ANY,
     payload: () => [
@@ -504,9 +522,10 @@ describe('authorization matrix', () => {
           expect(r.resultReason).toBe(ResultReason.AuthenticationNotSuccessful);
         } else if (cell === 'D' && name !== 'Locate') {
           // Existence does not leak: a denial looks like a missing object, except to a grantee,
-          // which is told it may not change grants.
+          // which is told it may not change grants, and on Import, whose client names the
+          // Unique Identifier and learns that it is taken anyway (Object Already Exists).
           expect(r.resultReason).toBe(
-            actor === 'groupMember' && CODES[name] !== undefined
+            (actor === 'groupMember' && CODES[name] !== undefined) || name === 'Import'
               ? ResultReason.PermissionDenied
               : ResultReason.ObjectNotFound,
           );
