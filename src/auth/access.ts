@@ -145,11 +145,15 @@ export interface AccessTarget {
   index: readonly IndexEntry[];
 }
 
+/** Is the caller the object's owner or an administrator (no grant needed)? */
+export function ownsOrAdministers(ctx: OperationContext, obj: { owner: string }): boolean {
+  return ctx.isAdmin || obj.owner === authOf(ctx).principal;
+}
+
 /** May the caller run its current operation on this object? */
 export function mayUse(ctx: OperationContext, obj: AccessTarget): boolean {
-  if (ctx.isAdmin) return true;
+  if (ownsOrAdministers(ctx, obj)) return true;
   const auth = authOf(ctx);
-  if (obj.owner === auth.principal) return true;
   const op = auth.operation;
   if (op === undefined) return false;
   const typeName = enumName(Tag.ObjectType, obj.objectType);

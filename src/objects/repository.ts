@@ -3,7 +3,7 @@
 // KeyWrapper with the UID as associated data, so no key value, secret or opaque blob reaches
 // the store in clear.
 
-import { GRANT_ENTRY, grantEntries, mayUse } from '../auth/access.js';
+import { GRANT_ENTRY, grantEntries, mayUse, ownsOrAdministers } from '../auth/access.js';
 import { KmipError } from '../errors.js';
 import { type Attribute, fromAttributes2x, toAttribute2x } from '../kmip/attributes.js';
 import type { OperationContext } from '../operations/context.js';
@@ -86,7 +86,9 @@ export async function loadObject(
   uid: string,
   opts: { material?: boolean } = {},
 ): Promise<ManagedObject> {
-  const stored = await ctx.store.get(uid);
+  // The index entries hold the grants, which only a caller other than the owner needs.
+  let stored = await ctx.store.get(uid, { index: false });
+  if (stored !== undefined && !ownsOrAdministers(ctx, stored)) stored = await ctx.store.get(uid);
   if (stored === undefined || !mayUse(ctx, stored)) {
     throw notFound(ctx, uid);
   }

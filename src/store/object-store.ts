@@ -77,7 +77,11 @@ export interface ObjectStore {
   readonly kind: 'sqlite' | 'memory' | (string & {});
   /** Fails with KmipError(ObjectAlreadyExists) when the uid is taken. */
   insert(obj: StoredObject): Promise<void>;
-  get(uid: string): Promise<StoredObject | undefined>;
+  /**
+   * With `index: false` the store may leave `index` empty and skip reading it (SQLite does):
+   * for a caller that needs no grant entries, never for one that saves the object back.
+   */
+  get(uid: string, opts?: { index?: boolean }): Promise<StoredObject | undefined>;
   /**
    * Compare-and-swap on `revision`: replaces state, attributes, index and material when the
    * stored revision equals `expectedRevision`; false when it moved or the object is gone.

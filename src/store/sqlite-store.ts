@@ -101,8 +101,8 @@ export class SqliteStore implements ObjectStore {
   private readonly cache = new Map<string, Statement>();
   private readonly entryInserts = new Map<number, Statement>();
   private readonly writes: GroupCommit;
-  /** Reads the object row and its index entries in one read transaction. */
-  private readonly readObject: (uid: string) => StoredObject | undefined;
+  /** Reads the object row and (unless told not to) its index entries in one read transaction. */
+  private readonly readObject: (uid: string, index: boolean) => StoredObject | undefined;
   private readonly s: {
     insertObject: Statement;
     getObject: Statement;
@@ -160,7 +160,7 @@ export class SqliteStore implements ObjectStore {
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
     this.writes = new GroupCommit(db);
-    this.readObject = db.transaction((uid: string) => this.readOne(uid));
+    this.readObject = db.transaction((uid: string, index: boolean) => this.readOne(uid, index));
   }
 
   private open(): Database {
@@ -235,15 +235,17 @@ export class SqliteStore implements ObjectStore {
     });
   }
 
-  async get(uid: string): Promise<StoredObject | undefined> {
+  async get(uid: string, opts: { index?: boolean } = {}): Promise<StoredObject | undefined> {
     this.open();
-    return this.readObject(uid);
+    const index = opts.index ?? true;
+    // One row needs no transaction; the row and its entries are read in one.
+    return index ? this.readObject(uid, true) : this.readOne(uid, false);
   }
 
-  private readOne(uid: string): StoredObject | undefined {
+  private readOne(uid: string, index: boolean): StoredObject | undefined {
     const row = this.s.getObject.get(uid) as ObjectRow | undefined;
     if (!row) return undefined;
-    const entries = this.s.getEntries.all(row.seq) as IndexRow[];
+    const entries = index ? (this.s.getEntries.all(row.seq) as IndexRow[]) : [];
     return {
       uid: row.uid,
       owner: row.owner,

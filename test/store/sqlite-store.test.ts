@@ -65,6 +65,15 @@ describe('sqlite store on disk', () => {
     await b.close();
   });
 
+  it('reads an object without its index entries when asked to', async () => {
+    const s = await openSqliteStore({ path: dir });
+    await s.insert(obj('one', 1));
+    expect(await s.get('one', { index: false })).toEqual({ ...obj('one', 1), index: [] });
+    expect((await s.get('one'))?.index).toEqual(obj('one', 1).index);
+    expect(await s.get('none', { index: false })).toBeUndefined();
+    await s.close();
+  });
+
   it('creates its directory private and runs in WAL mode', async () => {
     const nested = join(dir, 'data', 'store');
     const s = await openSqliteStore({ path: nested });
