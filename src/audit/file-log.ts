@@ -8,7 +8,7 @@
 // record) and counted; the server keeps serving (fail-open; see SECURITY.md).
 
 import { type KeyObject, sign } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   type AuditEvent,
@@ -51,6 +51,10 @@ export class AuditFileLog implements AuditSink {
   private prev: string;
   private sinceCheckpoint = 0;
   private failures = 0;
+  /** Checkpoint fsyncs running in the thread pool. */
+  private syncing = 0;
+  /** close() was called while a checkpoint fsync ran: the last one closes the descriptor. */
+  private closeWhenSynced = false;
   private readonly keyId: string;
   private readonly every: number;
   private readonly now: () => Date;
@@ -99,8 +103,12 @@ export class AuditFileLog implements AuditSink {
     if (this.sinceCheckpoint >= this.every) this.checkpoint();
   }
 
-  /** Appends a signed checkpoint over everything so far and forces the file to disk. */
-  checkpoint(): void {
+  /**
+   * Appends a signed checkpoint over everything so far and forces the file to disk: in the
+   * thread pool while serving (the event loop goes on; the next records queue behind the
+   * checkpoint in the file either way), on the spot when closing.
+   */
+  checkpoint(opts: { wait?: boolean } = {}): void {
     const body = checkpointBody(
       this.seq + 1,
       this.now().toISOString(),
@@ -113,18 +121,35 @@ export class AuditFileLog implements AuditSink {
     );
     if (!this.append(line)) return;
     this.sinceCheckpoint = 0;
+    const fd = this.fd!;
+    if (!opts.wait) {
+      this.syncing += 1;
+      fsync(fd, (err) => {
+        this.syncing -= 1;
+        if (err) this.failed(err);
+        if (this.syncing === 0 && this.closeWhenSynced) this.closeFd();
+      });
+      return;
+    }
     try {
-      fsyncSync(this.fd!);
+      fsyncSync(fd);
     } catch (err) {
       this.failed(err);
     }
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    if (this.sinceCheckpoint > 0 || this.seq === 0) this.checkpoint();
-    closeSync(this.fd);
+    if (this.fd === undefined || this.closeWhenSynced) return;
+    if (this.sinceCheckpoint > 0 || this.seq === 0) this.checkpoint({ wait: true });
+    // A background fsync still holds the descriptor: it closes it when done.
+    if (this.syncing > 0) this.closeWhenSynced = true;
+    else this.closeFd();
+  }
+
+  private closeFd(): void {
+    closeSync(this.fd!);
     this.fd = undefined;
+    this.closeWhenSynced = false;
   }
 
   /** Write failures since open. */
@@ -133,7 +158,7 @@ export class AuditFileLog implements AuditSink {
   }
 
   private append(line: string): boolean {
-    if (this.fd === undefined) return false;
+    if (this.fd === undefined || this.closeWhenSynced) return false;
     try {
       const bytes = Buffer.from(`${line}\n`);
       const n = writeSync(this.fd, bytes);

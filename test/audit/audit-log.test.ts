@@ -130,6 +130,28 @@ describe('audit file format', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
+  it('closes while a checkpoint fsync runs in the background, and writes nothing after close', async () => {
+    const log = AuditFileLog.open({
+      path,
+      signingKey: privateKey,
+      checkpointEvery: 3,
+      log: silent,
+    });
+    for (let i = 0; i < 3; i++) log.record(event(i)); // the checkpoint's fsync is now in flight
+    log.close();
+    log.record(event(3));
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(path, 'utf8').split('\n').slice(0, -1);
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual([
+      'operation',
+      'operation',
+      'operation',
+      'checkpoint',
+    ]);
+    expect(check(lines)).toMatchObject({ ok: true, records: 3 });
+    expect(log.writeFailures).toBe(0);
+  });
+
   it('continues the chain across a restart', () => {
     writeLog(2);
     const lines = writeLog(2);
