@@ -1,4 +1,4 @@
-// npm run fuzz -- --frames N [--seed S] [--connections C] [--batch B]
+// npm run fuzz -- --frames N [--seed S] [--connections C] [--batch B] [--store memory|sqlite]
 // Structure-aware and byte-level fuzzing of a kmipd child (--store memory) over mutual TLS;
 // see src/fuzz/campaign.ts. Prints progress, then frames, findings and the server's peak RSS.
 // Exits 1 on any crash or hang; the frames that caused one are written to fuzz-findings/.
@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fuzzOnce, isolate } from '../test/fuzz/harness.js';
+import { type FuzzStore, fuzzOnce, isolate } from '../test/fuzz/harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '2' },
     batch: { type: 'string', default: '500' },
     out: { type: 'string', default: 'fuzz-findings' },
+    store: { type: 'string', default: 'memory' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -31,6 +32,9 @@ Prints progress, then frames, findings and the server's peak RSS. Exits 1 on a c
   --connections C   parallel TLS connections (default 2)
   --batch B         frames pipelined per connection before a liveness probe (default 500)
   --out DIR         where the frames of a crash or hang are written (default fuzz-findings)
+  --store S         the server's store: memory (default) or sqlite. Valid Creates and Registers
+                    among the frames are kept, so a long run's memory store grows with them;
+                    sqlite keeps them on disk and the server's memory then shows any leak
   -h, --help        this text
 `);
   process.exit(0);
@@ -38,13 +42,21 @@ Prints progress, then frames, findings and the server's peak RSS. Exits 1 on a c
 const frames = Number(values.frames);
 const seed = values.seed === undefined ? Date.now() >>> 0 : Number(values.seed);
 const connections = Number(values.connections);
-process.stdout.write(`fuzz: ${frames} frames, seed ${seed}, ${connections} connections\n`);
+if (values.store !== 'memory' && values.store !== 'sqlite') {
+  process.stderr.write(`--store: memory or sqlite, not ${values.store}\n`);
+  process.exit(2);
+}
+const store: FuzzStore = values.store;
+process.stdout.write(
+  `fuzz: ${frames} frames, seed ${seed}, ${connections} connections, ${store} store\n`,
+);
 
 const run = await fuzzOnce({
   frames,
   seed,
   connections,
   batch: Number(values.batch),
+  store,
   onProgress: (s, peakKiB) => {
     const rate = Math.round(s.frames / (s.elapsedMs / 1000));
     process.stdout.write(
@@ -64,7 +76,8 @@ for (const e of run.errors.slice(0, 10)) process.stdout.write(`  error log: ${e}
 let n = 0;
 for (const f of stats.findings) {
   process.stdout.write(`finding: ${f.kind}: ${f.detail} (${f.frames.length} frames in flight)\n`);
-  const culprits = f.kind === 'crash' || f.kind === 'hang' ? await isolate(f.frames) : f.frames;
+  const culprits =
+    f.kind === 'crash' || f.kind === 'hang' ? await isolate(f.frames, store) : f.frames;
   await mkdir(values.out, { recursive: true });
   for (const c of culprits) {
     n++;

@@ -50,15 +50,18 @@ export interface FuzzServer {
   stop(): Promise<void>;
 }
 
+/** The fuzzed server's store: memory (default), or SQLite for runs whose objects outgrow RAM. */
+export type FuzzStore = 'memory' | 'sqlite';
+
 /**
- * Starts `kmipd serve --store memory` in a fresh data directory. Its log is read line by line
- * and only error-level lines are kept: a campaign makes millions of audit lines.
+ * Starts `kmipd serve` (memory store by default) in a fresh data directory. Its log is read
+ * line by line and only error-level lines are kept: a campaign makes millions of audit lines.
  */
-export async function startFuzzServer(args: string[] = []): Promise<FuzzServer> {
+export async function startFuzzServer(store: FuzzStore = 'memory'): Promise<FuzzServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kmipd-fuzz-'));
   const child = spawn(
     process.execPath,
-    [KMIPD_BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--store', 'memory', ...args],
+    [KMIPD_BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--store', store],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const errors: string[] = [];
@@ -147,16 +150,19 @@ export function sendAlone(target: Target, frame: Buffer, ms = 30_000): Promise<v
  * Replays suspect frames one by one against a fresh server; returns those after which the
  * server died or stopped answering Discover Versions (a fresh server after each culprit).
  */
-export async function isolate(suspects: GeneratedFrame[]): Promise<GeneratedFrame[]> {
+export async function isolate(
+  suspects: GeneratedFrame[],
+  store: FuzzStore = 'memory',
+): Promise<GeneratedFrame[]> {
   const culprits: GeneratedFrame[] = [];
-  let server = await startFuzzServer();
+  let server = await startFuzzServer(store);
   try {
     for (const f of suspects) {
       await sendAlone(server.target, f.frame);
       if (server.alive() && (await probe(server.target, 10_000))) continue;
       culprits.push(f);
       await server.stop();
-      server = await startFuzzServer();
+      server = await startFuzzServer(store);
     }
   } finally {
     await server.stop();
@@ -175,9 +181,10 @@ export async function fuzzOnce(opts: {
   seed: number;
   connections: number;
   batch?: number;
+  store?: FuzzStore;
   onProgress?: (s: CampaignStats, peakKiB: number) => void;
 }): Promise<FuzzRun> {
-  const server = await startFuzzServer();
+  const server = await startFuzzServer(opts.store);
   try {
     const stats = await runCampaign({
       target: server.target,
