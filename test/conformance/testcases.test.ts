@@ -61,29 +61,29 @@ const SETS: SetRun[] = [
   {
     name: 'v1.3 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.3-cnd01'),
-    measured: { cases: 39, passed: 22, skipped: 17 },
+    measured: { cases: 39, passed: 24, skipped: 15 },
   },
   {
     name: 'v1.4 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.4-cnprd01'),
     // TC-OTP-*-14 locate the pad that the v1.3 note's TC-OTP-SETUP-1-13 registers.
     setup: [SETUP_1],
-    measured: { cases: 110, passed: 80, skipped: 30 },
+    measured: { cases: 110, passed: 89, skipped: 21 },
   },
   {
     name: 'v2.0 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v2.0-cnd02'),
-    measured: { cases: 60, passed: 42, skipped: 18 },
+    measured: { cases: 60, passed: 54, skipped: 6 },
   },
   {
     name: 'v2.1 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v2.1-cn01'),
-    measured: { cases: 6, passed: 4, skipped: 2 },
+    measured: { cases: 6, passed: 5, skipped: 1 },
   },
 ];
 
 /** passed / (passed + failed + skipped) over all four sets, as measured. */
-const MEASURED_RATIO = { passed: 148, cases: 215 };
+const MEASURED_RATIO = { passed: 172, cases: 215 };
 
 const idOf = (file: string) => file.replace(/\.xml$/, '');
 
