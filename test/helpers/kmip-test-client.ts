@@ -3,6 +3,7 @@
 
 import { duplexPair } from 'node:stream';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { SoftwareKeyWrapper } from '../../src/crypto/software-key-wrapper.js';
 import {
   RequestMessage,
@@ -16,7 +17,7 @@ import type { ObjectStore } from '../../src/store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../../src/ttlv/binary.js';
 import { FrameSplitter } from '../../src/ttlv/frame-splitter.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
-import { Tag } from '../../src/ttlv/spec/generated.js';
+import { Operation, ResultStatus, Tag } from '../../src/ttlv/spec/generated.js';
 import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
 
 export interface BatchRequest {
@@ -153,5 +154,31 @@ export function attributesFor(version: KmipVersion, list: TtlvItem[]): TtlvItem 
         { ...a, tag: Tag.AttributeValue } as TtlvItem,
       ],
     })),
+  };
+}
+
+/**
+ * One-item requests to S as its default identity: `call` returns the batch item, `succeeded`
+ * asserts Success and returns the Unique Identifier, `register` sends a Register of OBJECT.
+ */
+export function oneItemCalls(s: TestServer) {
+  const call = async (version: KmipVersion, operation: number, payload: TtlvItem[]) =>
+    (await s.send(version, [{ operation, payload }])).batchItems[0]!;
+  return {
+    call,
+    async succeeded(version: KmipVersion, operation: number, payload: TtlvItem[]) {
+      const res = await call(version, operation, payload);
+      expect(res.resultMessage).toBeUndefined();
+      expect(res.resultStatus).toBe(ResultStatus.Success);
+      const uid = find(payloadOf(res), Tag.UniqueIdentifier);
+      return uid?.type === ItemType.TextString ? uid.value : '';
+    },
+    register(version: KmipVersion, objectType: number, object: TtlvItem, attrs: TtlvItem[]) {
+      return call(version, Operation.Register, [
+        { tag: Tag.ObjectType, type: ItemType.Enumeration, value: objectType },
+        attributesFor(version, attrs),
+        object,
+      ]);
+    },
   };
 }

@@ -18,30 +18,12 @@ import {
   Tag,
 } from '../../src/ttlv/spec/generated.js';
 import type { KmipVersion } from '../../src/ttlv/spec/index.js';
-import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import { find, oneItemCalls, payloadOf, testServer } from '../helpers/kmip-test-client.js';
 
 const s = testServer();
 
-async function call(version: KmipVersion, operation: number, payload: TtlvItem[]) {
-  return (await s.send(version, [{ operation, payload }])).batchItems[0]!;
-}
-
-async function succeeded(version: KmipVersion, operation: number, payload: TtlvItem[]) {
-  const res = await call(version, operation, payload);
-  expect(res.resultMessage).toBeUndefined();
-  expect(res.resultStatus).toBe(ResultStatus.Success);
-  return textOf(find(payloadOf(res), Tag.UniqueIdentifier))!;
-}
-
+const { succeeded, register } = oneItemCalls(s);
 const uidOf = (uid: string) => item.text(Tag.UniqueIdentifier, uid);
-
-function register(version: KmipVersion, objectType: number, object: TtlvItem, attrs: TtlvItem[]) {
-  return call(version, Operation.Register, [
-    item.enum(Tag.ObjectType, objectType),
-    attributesFor(version, attrs),
-    object,
-  ]);
-}
 
 const aesKey = item.struct(Tag.SymmetricKey, [
   item.struct(Tag.KeyBlock, [
