@@ -104,6 +104,33 @@ async function call(
   };
 }
 
+/** Registers a new 256-bit EC pair: the private key in PKCS#8, or in SEC1 with `sec1`. */
+async function registerEcPair(
+  s: Server,
+  version: KmipVersion,
+  namedCurve: string,
+  opts: { algorithm: number; sec1?: boolean },
+) {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve });
+  const priv = await register(s, version, {
+    objectType: ObjectType.PrivateKey,
+    format: opts.sec1 ? KeyFormatType.ECPrivateKey : KeyFormatType.PKCS_8,
+    material: privateKey.export({ type: opts.sec1 ? 'sec1' : 'pkcs8', format: 'der' }),
+    algorithm: opts.algorithm,
+    length: 256,
+    mask: Usage.Sign,
+  });
+  const pub = await register(s, version, {
+    objectType: ObjectType.PublicKey,
+    format: KeyFormatType.X_509,
+    material: publicKey.export({ type: 'spki', format: 'der' }),
+    algorithm: opts.algorithm,
+    length: 256,
+    mask: Usage.Verify,
+  });
+  return { priv, pub, publicKey, privateKey };
+}
+
 const aesKey = (extra: Partial<KeySpec> = {}): KeySpec => ({
   material: hex('0123456789abcdef0123456789abcdef'),
   algorithm: CryptographicAlgorithm.AES,
@@ -421,22 +448,8 @@ describe('Encrypt and Decrypt', () => {
 describe('Sign and Signature Verify', () => {
   it('signs with ECDSA P-256 / SHA-256 (DER) and verifies; a changed message is Invalid', async () => {
     const s = testServer();
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const priv = await register(s, '2.1', {
-      objectType: ObjectType.PrivateKey,
-      format: KeyFormatType.PKCS_8,
-      material: privateKey.export({ type: 'pkcs8', format: 'der' }),
+    const { priv, pub, publicKey } = await registerEcPair(s, '2.1', 'P-256', {
       algorithm: CryptographicAlgorithm.ECDSA,
-      length: 256,
-      mask: Usage.Sign,
-    });
-    const pub = await register(s, '2.1', {
-      objectType: ObjectType.PublicKey,
-      format: KeyFormatType.X_509,
-      material: publicKey.export({ type: 'spki', format: 'der' }),
-      algorithm: CryptographicAlgorithm.ECDSA,
-      length: 256,
-      mask: Usage.Verify,
     });
     const p = params(
       item.enum(Tag.DigitalSignatureAlgorithm, DigitalSignatureAlgorithm.ECDSAWithSHA256),
@@ -513,22 +526,9 @@ describe('Sign and Signature Verify', () => {
 
   it('signs and verifies Digested Data with ECDSA as node:crypto does over the data', async () => {
     const s = testServer();
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
-    const priv = await register(s, '1.4', {
-      objectType: ObjectType.PrivateKey,
-      format: KeyFormatType.ECPrivateKey,
-      material: privateKey.export({ type: 'sec1', format: 'der' }),
+    const { priv, pub, publicKey, privateKey } = await registerEcPair(s, '1.4', 'secp256k1', {
       algorithm: CryptographicAlgorithm.EC,
-      length: 256,
-      mask: Usage.Sign,
-    });
-    const pub = await register(s, '1.4', {
-      objectType: ObjectType.PublicKey,
-      format: KeyFormatType.X_509,
-      material: publicKey.export({ type: 'spki', format: 'der' }),
-      algorithm: CryptographicAlgorithm.EC,
-      length: 256,
-      mask: Usage.Verify,
+      sec1: true,
     });
     const p = params(
       item.enum(Tag.DigitalSignatureAlgorithm, DigitalSignatureAlgorithm.ECDSAWithSHA256),
