@@ -83,6 +83,13 @@ interface Objects {
 
 const DATA = Buffer.from('01020304050607080910111213141516', 'hex');
 const uid = (u: string) => item.text(Tag.UniqueIdentifier, u);
+const PASSWORD_OBJECT = item.struct(Tag.SecretData, [
+  item.enum(Tag.SecretDataType, SecretDataType.Password),
+  item.struct(Tag.KeyBlock, [
+    item.enum(Tag.KeyFormatType, 2),
+    item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, Buffer.from('s3cret'))]),
+  ]),
+]);
 const ecb = item.struct(Tag.CryptographicParameters, [
   item.enum(Tag.BlockCipherMode, BlockCipherMode.ECB),
 ]);
@@ -180,13 +187,7 @@ const CASES: Record<
       item.enum(Tag.ObjectType, ObjectType.SecretData),
       item.bool(Tag.ReplaceExisting, true),
       item.struct(Tag.Attributes, []),
-      item.struct(Tag.SecretData, [
-        item.enum(Tag.SecretDataType, SecretDataType.Password),
-        item.struct(Tag.KeyBlock, [
-          item.enum(Tag.KeyFormatType, 2),
-          item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, Buffer.from('s3cret'))]),
-        ]),
-      ]),
+      PASSWORD_OBJECT,
     ],
   },
   Register: {
@@ -194,13 +195,7 @@ const CASES: Record<
     payload: () => [
       item.enum(Tag.ObjectType, ObjectType.SecretData),
       item.struct(Tag.Attributes, []),
-      item.struct(Tag.SecretData, [
-        item.enum(Tag.SecretDataType, SecretDataType.Password),
-        item.struct(Tag.KeyBlock, [
-          item.enum(Tag.KeyFormatType, 2),
-          item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, Buffer.from('s3cret'))]),
-        ]),
-      ]),
+      PASSWORD_OBJECT,
     ],
   },
   Revoke: {
