@@ -68,6 +68,12 @@ interface ObjectRow {
   created_at: bigint;
 }
 
+/** An index entry's identity: its name and its value with the value's type. */
+function entryKey(name: string, value: IndexEntry['value']): string {
+  const kind = typeof value === 'string' ? 't' : typeof value === 'bigint' ? 'b' : 'n';
+  return `${name}\u0000${kind}${value}`;
+}
+
 interface IndexRow {
   name: string;
   num: bigint | null;
@@ -109,6 +115,8 @@ export class SqliteStore implements ObjectStore {
     getEntries: Statement;
     updateObject: Statement;
     deleteEntries: Statement;
+    deleteEntry: Statement;
+    getEntryRows: Statement;
     deleteObject: Statement;
     count: Statement;
   };
@@ -153,6 +161,10 @@ export class SqliteStore implements ObjectStore {
         .pluck()
         .safeIntegers(true),
       deleteEntries: db.prepare('DELETE FROM object_index WHERE seq = ?'),
+      deleteEntry: db.prepare('DELETE FROM object_index WHERE seq = ? AND pos = ?'),
+      getEntryRows: db
+        .prepare('SELECT pos, name, num, txt, is_bigint FROM object_index WHERE seq = ?')
+        .safeIntegers(true),
       deleteObject: db
         .prepare('DELETE FROM objects WHERE uid = ? RETURNING seq')
         .pluck()
@@ -168,14 +180,15 @@ export class SqliteStore implements ObjectStore {
     return this.db;
   }
 
-  private insertEntries(seq: bigint, index: IndexEntry[]): void {
+  /** Inserts INDEX as the entries of SEQ at positions FIRST, FIRST + 1, ... */
+  private insertEntries(seq: bigint, index: readonly IndexEntry[], first = 0): void {
     for (let start = 0; start < index.length; start += ENTRY_ROWS_MAX) {
       const rows = index.slice(start, start + ENTRY_ROWS_MAX);
       const params: Array<Param | null> = [];
       rows.forEach((e, i) => {
-        if (typeof e.value === 'string') params.push(seq, start + i, e.name, null, e.value, 0);
-        else
-          params.push(seq, start + i, e.name, e.value, null, typeof e.value === 'bigint' ? 1 : 0);
+        const pos = first + start + i;
+        if (typeof e.value === 'string') params.push(seq, pos, e.name, null, e.value, 0);
+        else params.push(seq, pos, e.name, e.value, null, typeof e.value === 'bigint' ? 1 : 0);
       });
       this.entryInsert(rows.length).run(params);
     }
@@ -280,10 +293,35 @@ export class SqliteStore implements ObjectStore {
         expectedRevision,
       ) as bigint | undefined;
       if (seq === undefined) return false;
-      this.s.deleteEntries.run(seq);
-      this.insertEntries(seq, obj.index);
+      this.replaceEntries(seq, obj.index);
       return true;
     });
+  }
+
+  /**
+   * Makes INDEX the entries of SEQ, touching only the rows that differ: an update (a Destroy,
+   * an Activate) changes a few attributes of the ~20 indexed ones, and rewriting them all
+   * doubled the pages each commit wrote to the WAL. Entries already there keep their rows.
+   */
+  private replaceEntries(seq: bigint, index: readonly IndexEntry[]): void {
+    const kept = new Map<string, number[]>();
+    let next = 0;
+    for (const r of this.s.getEntryRows.all(seq) as (IndexRow & { pos: bigint })[]) {
+      const key = entryKey(r.name, r.txt ?? (r.is_bigint ? r.num! : Number(r.num!)));
+      const pos = Number(r.pos);
+      kept.set(key, [...(kept.get(key) ?? []), pos]);
+      next = Math.max(next, pos + 1);
+    }
+    const added: IndexEntry[] = [];
+    for (const e of index) {
+      const same = kept.get(entryKey(e.name, e.value));
+      if (same !== undefined && same.length > 0) same.pop();
+      else added.push(e);
+    }
+    for (const positions of kept.values()) {
+      for (const pos of positions) this.s.deleteEntry.run(seq, pos);
+    }
+    this.insertEntries(seq, added, next);
   }
 
   async remove(uid: string): Promise<boolean> {

@@ -74,6 +74,44 @@ describe('sqlite store on disk', () => {
     await s.close();
   });
 
+  it('an update rewrites only the index entries that changed', async () => {
+    const s = await openSqliteStore({ path: dir });
+    const before = obj('u', 1);
+    await s.insert(before);
+    const index = [
+      ...before.index.filter((e) => e.name !== 'CryptographicAlgorithm'),
+      { name: 'State', value: 6 },
+      { name: 'Name', value: 'second' },
+      { name: 'Name', value: 'second' },
+    ];
+    expect(await s.update({ ...before, index }, 1)).toBe(true);
+    const stored = (await s.get('u'))!.index;
+    const sorted = (l: readonly { name: string; value: unknown }[]) =>
+      l.map((e) => `${e.name}=${String(e.value)}:${typeof e.value}`).sort();
+    expect(sorted(stored)).toEqual(sorted(index));
+    await s.close();
+    const db = new BetterSqlite3(join(dir, SQLITE_FILE_NAME), { readonly: true });
+    const rows = db.prepare('SELECT pos, name FROM object_index ORDER BY pos').all();
+    db.close();
+    // Name key-1 (0), ObjectType (1) and InitialDate (3) kept their rows; algorithm (2) went.
+    expect(rows).toEqual([
+      { pos: 0, name: 'Name' },
+      { pos: 1, name: 'ObjectType' },
+      { pos: 3, name: 'InitialDate' },
+      { pos: 4, name: 'State' },
+      { pos: 5, name: 'Name' },
+      { pos: 6, name: 'Name' },
+    ]);
+    const again = await openSqliteStore({ path: dir });
+    expect(await again.locate({ filters: [{ name: 'Name', op: 'eq', value: 'second' }] })).toEqual([
+      'u',
+    ]);
+    expect(
+      await again.locate({ filters: [{ name: 'CryptographicAlgorithm', op: 'eq', value: 1 }] }),
+    ).toEqual([]);
+    await again.close();
+  });
+
   it('creates its directory private and runs in WAL mode', async () => {
     const nested = join(dir, 'data', 'store');
     const s = await openSqliteStore({ path: nested });
