@@ -48,6 +48,7 @@ const Oid = {
   pkcs8ShroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
   certBag: '1.2.840.113549.1.12.10.1.3',
   x509Certificate: '1.2.840.113549.1.9.22.1',
+  friendlyName: '1.2.840.113549.1.9.20',
   localKeyId: '1.2.840.113549.1.9.21',
   pbes2: '1.2.840.113549.1.5.13',
   pbkdf2: '1.2.840.113549.1.5.12',
@@ -92,9 +93,18 @@ const SALT_BYTES = 16;
 /** Read containers may ask for more work than this no further: each iteration is client-chosen CPU. */
 const MAX_ITERATIONS = 100_000;
 
+export interface Pkcs12Key {
+  /** PKCS #8 PrivateKeyInfo DER. */
+  der: Buffer;
+  /** The bag's PKCS #9 friendlyName (RFC 7292 §4.2), when it has one. */
+  friendlyName?: string;
+}
+
 export interface Pkcs12Contents {
-  /** PKCS #8 PrivateKeyInfo DER, when the container holds a key. */
+  /** PKCS #8 PrivateKeyInfo DER of the first key, when the container holds a key. */
   privateKey?: Buffer;
+  /** Every private key, in container order. */
+  keys: Pkcs12Key[];
   /** X.509 certificate DER, in container order. */
   certificates: Buffer[];
 }
@@ -337,20 +347,33 @@ function decrypt(
   }
 }
 
+/** The PKCS #9 friendlyName among a SafeBag's attributes: one BMPString (RFC 2985 §5.5.1). */
+function friendlyName(attributes: Asn1 | undefined): string | undefined {
+  if (!(attributes instanceof asn1js.Set)) return undefined;
+  for (const attribute of attributes.valueBlock.value) {
+    const [id, values] = sequence(attribute, 'PKCS12Attribute');
+    if (objectIdentifier(id, 'PKCS12Attribute type') !== Oid.friendlyName) continue;
+    const name = values instanceof asn1js.Set ? values.valueBlock.value[0] : undefined;
+    if (name instanceof asn1js.BmpString) return name.valueBlock.value;
+  }
+  return undefined;
+}
+
 function readSafeContents(der: Uint8Array, password: Uint8Array, out: Pkcs12Contents): void {
   for (const bag of sequence(decodeDer(der, 'SafeContents'), 'SafeContents')) {
-    const [id, value] = sequence(bag, 'SafeBag');
+    const [id, value, attributes] = sequence(bag, 'SafeBag');
     const bagValue = explicitTagged(value, 0)?.[0];
+    let key: Buffer | undefined;
     switch (objectIdentifier(id, 'SafeBag type')) {
       case Oid.keyBag:
         if (!(bagValue instanceof asn1js.Sequence)) throw invalidField('keyBag: expected SEQUENCE');
-        out.privateKey = rawDer(bagValue);
+        key = rawDer(bagValue);
         break;
       case Oid.pkcs8ShroudedKeyBag: {
         const [algorithm, encrypted] = sequence(bagValue, 'pkcs8ShroudedKeyBag');
         const plain = octetString(encrypted, 'pkcs8ShroudedKeyBag data');
-        out.privateKey = decrypt(algorithm, plain, password, 'pkcs8ShroudedKeyBag');
-        decodeDer(out.privateKey, 'PrivateKeyInfo');
+        key = decrypt(algorithm, plain, password, 'pkcs8ShroudedKeyBag');
+        decodeDer(key, 'PrivateKeyInfo');
         break;
       }
       case Oid.certBag: {
@@ -362,6 +385,10 @@ function readSafeContents(der: Uint8Array, password: Uint8Array, out: Pkcs12Cont
       default:
         break;
     }
+    if (key === undefined) continue;
+    const name = friendlyName(attributes);
+    out.keys.push(name === undefined ? { der: key } : { der: key, friendlyName: name });
+    out.privateKey ??= key;
   }
 }
 
@@ -403,7 +430,7 @@ export function readPkcs12(pfx: Uint8Array, password: Uint8Array): Pkcs12Content
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new KmipError(ResultReason.CryptographicFailure, 'the PKCS#12 MAC does not verify');
     }
-    const out: Pkcs12Contents = { certificates: [] };
+    const out: Pkcs12Contents = { keys: [], certificates: [] };
     const infos = sequence(decodeDer(authenticatedSafe, 'AuthenticatedSafe'), 'AuthenticatedSafe');
     for (const info of infos) {
       readSafeContents(safeContentsOf(info, password), password, out);

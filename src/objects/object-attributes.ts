@@ -317,6 +317,26 @@ function serialNumberDer(content: Uint8Array): Buffer {
 }
 
 /**
+ * An X.509 Certificate Identifier with its serial number as a DER INTEGER, the form Locate
+ * indexes whichever form the value has: a certificate taken from a PKCS#12 container shows the
+ * content octets (TC-PKCS12-2-14/-20, src/operations/pkcs12-register.ts), and those test cases
+ * locate it by the DER INTEGER. Serial numbers are at most 20 octets (RFC 5280 §4.1.2.2), so a
+ * DER INTEGER here has a short-form length; content octets that read as one (a serial starting
+ * 02 nn, nn the count of octets after it) are taken as that INTEGER.
+ */
+export function derSerialIdentifier(value: StructureItem): StructureItem {
+  return {
+    ...value,
+    value: value.value.map((field) => {
+      const serial = field.tag === Tag.CertificateSerialNumber ? bytesOf(field) : undefined;
+      if (serial === undefined) return field;
+      const isDer = serial.length >= 3 && serial[0] === 0x02 && serial[1] === serial.length - 2;
+      return isDer ? field : item.bytes(Tag.CertificateSerialNumber, serialNumberDer(serial));
+    }),
+  };
+}
+
+/**
  * KMIP 1.0 Certificate Identifier, Subject and Issuer (deprecated in 1.1, gone in 2.0): the
  * names as RFC 4514 text, the serial number as hex, one text per subject alternative name.
  */

@@ -34,7 +34,8 @@ export function isPkcs12(object: StructureItem): boolean {
   );
 }
 
-function badPassword(ctx: OperationContext, message: string): KmipError {
+/** Bad Password where the client's version has it (2.0+), Invalid Field before. */
+export function badPassword(ctx: OperationContext, message: string): KmipError {
   const reason = enumValueExistsIn(Tag.ResultReason, ResultReason.BadPassword, ctx.version)
     ? ResultReason.BadPassword
     : ResultReason.InvalidField;

@@ -13,6 +13,7 @@ import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
 import type { ManagedObject } from './managed-object.js';
+import { derSerialIdentifier } from './object-attributes.js';
 
 /** Attribute sets are stored version-neutral, every attribute kept (1.x-only ones included). */
 function encodeAttributes(list: readonly Attribute[]): Buffer {
@@ -41,12 +42,14 @@ export function indexEntries(list: readonly Attribute[]): IndexEntry[] {
 function indexValue(item: TtlvItem): IndexEntry['value'] | undefined {
   switch (item.type) {
     case ItemType.Structure: {
-      // Name and Link are found by their text; any other structure by its whole encoding.
+      // Name and Link are found by their text; any other structure by its whole encoding, an
+      // X.509 Certificate Identifier with its serial number in one form.
       const key = item.value.find(
         (c) => c.tag === Tag.NameValue || c.tag === Tag.LinkedObjectIdentifier,
       );
       if (key !== undefined) return key.type === ItemType.TextString ? key.value : undefined;
-      return `s:${encodeTtlv({ ...item, tag: 0 })
+      const whole = item.tag === Tag.X_509CertificateIdentifier ? derSerialIdentifier(item) : item;
+      return `s:${encodeTtlv({ ...whole, tag: 0 })
         .subarray(8)
         .toString('hex')}`;
     }

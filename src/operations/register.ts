@@ -4,7 +4,8 @@
 // certificate fields) are added when the client did not give them. A Key Block with Key
 // Wrapping Data is unwrapped and stored in clear when its wrapping key is managed here and may
 // unwrap (the Key Block as registered is kept for Get As Registered); otherwise it is stored
-// wrapped, as given (src/objects/key-wrapping.ts).
+// wrapped, as given (src/objects/key-wrapping.ts). A Private Key in Key Format Type PKCS#12 is
+// opened, and its key and certificates registered apart (src/operations/pkcs12-register.ts).
 
 import { KmipError } from '../errors.js';
 import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
@@ -18,11 +19,12 @@ import { acceptWrapped } from '../objects/key-wrapping.js';
 import { attr, type ManagedObject, objectTagFor } from '../objects/managed-object.js';
 import { newManagedObject } from '../objects/new-object.js';
 import { derivedAttributes } from '../objects/object-attributes.js';
-import { isPkcs12, pkcs12Password } from '../objects/pkcs12-password.js';
+import { isPkcs12 } from '../objects/pkcs12-password.js';
 import { insertObject } from '../objects/repository.js';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { type OperationContext, operation } from './context.js';
+import { registerPkcs12 } from './pkcs12-register.js';
 
 const RegisterRequest = struct({
   objectType: enumeration(Tag.ObjectType),
@@ -40,7 +42,9 @@ export const register = operation({
     const object = payloadObject(req);
     const given: Attribute[] = [...(req.templateAttribute ?? []), ...(req.attributes ?? [])];
     acceptMetadataOnly(ctx.version, object);
-    if (isPkcs12(object)) await pkcs12Password(ctx, given);
+    if (isPkcs12(object)) {
+      return { uniqueIdentifier: await registerPkcs12(ctx, req.objectType, object, given) };
+    }
     const mo = registeredObject(ctx, req.objectType, await acceptWrapped(ctx, object), given);
     await insertObject(ctx, mo);
     return { uniqueIdentifier: mo.uid };
