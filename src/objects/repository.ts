@@ -148,6 +148,27 @@ export async function saveObject(
   });
 }
 
+/**
+ * Puts MO in the place of the stored object EXISTING (same Unique Identifier; Import with
+ * Replace Existing) in one atomic store write, so a crash leaves one of the two, never neither.
+ */
+export async function replaceObject(
+  ctx: OperationContext,
+  mo: ManagedObject,
+  existing: StoredObject,
+): Promise<void> {
+  if (!(await ctx.store.replace(await toStored(ctx, mo), existing.revision))) {
+    throw new KmipError(
+      ResultReason.GeneralFailure,
+      `object ${mo.uid} was changed concurrently; retry`,
+    );
+  }
+  mo.revision = existing.revision + 1;
+  ctx.onUndo(async () => {
+    await ctx.store.replace(existing, mo.revision);
+  });
+}
+
 async function toStored(ctx: OperationContext, mo: ManagedObject): Promise<StoredObject> {
   let material: StoredObject['material'] = null;
   if (mo.object !== null) {

@@ -21,7 +21,7 @@ import { objectFields } from '../kmip/object-fields.js';
 import { bool, enumeration, many, opt, struct, text, versions } from '../kmip/schema.js';
 import { acceptWrapped, isWrapped, unwrapObject } from '../objects/key-wrapping.js';
 import { attr } from '../objects/managed-object.js';
-import { insertObject } from '../objects/repository.js';
+import { insertObject, replaceObject } from '../objects/repository.js';
 import { objectAlreadyExists } from '../store/object-store.js';
 import type { StructureItem } from '../ttlv/item.js';
 import { KeyWrapType, ResultReason, Tag } from '../ttlv/spec/generated.js';
@@ -76,19 +76,9 @@ export const importObject = operation({
       await insertObject(ctx, mo);
       return { uniqueIdentifier: uid };
     }
-    // The store cannot change an object's type or material in place: the old object goes and
-    // the new one takes its identifier, with the old one restored if that fails or is undone.
+    // The replacement keeps the owner and takes the old object's place in one atomic write.
     mo.owner = existing.owner;
-    await ctx.store.remove(uid);
-    ctx.onUndo(async () => {
-      await ctx.store.insert(existing);
-    });
-    try {
-      await insertObject(ctx, mo);
-    } catch (err) {
-      await ctx.store.insert(existing);
-      throw err;
-    }
+    await replaceObject(ctx, mo, existing);
     return { uniqueIdentifier: uid };
   },
 });

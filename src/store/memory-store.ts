@@ -79,6 +79,14 @@ export class MemoryStore implements ObjectStore {
     return true;
   }
 
+  async replace(obj: StoredObject, expectedRevision: number): Promise<boolean> {
+    const objects = this.open();
+    validateObject(obj);
+    if (objects.get(obj.uid)?.revision !== expectedRevision) return false;
+    objects.set(obj.uid, { ...copyObject(obj), revision: expectedRevision + 1 });
+    return true;
+  }
+
   async remove(uid: string): Promise<boolean> {
     return this.open().delete(uid);
   }

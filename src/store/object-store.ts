@@ -88,6 +88,12 @@ export interface ObjectStore {
    * uid, owner, objectType and createdAt never change.
    */
   update(obj: StoredObject, expectedRevision: number): Promise<boolean>;
+  /**
+   * Swaps the object stored under `obj.uid` at revision `expectedRevision` for `obj` in one
+   * atomic write, type, owner and material included (Import with Replace Existing); the new
+   * object's revision is `expectedRevision + 1`. False when it moved or the object is gone.
+   */
+  replace(obj: StoredObject, expectedRevision: number): Promise<boolean>;
   /** Hard delete (batch Undo). */
   remove(uid: string): Promise<boolean>;
   /** Matching uids in insertion order. */

@@ -293,6 +293,25 @@ export class PostgresStore implements ObjectStore {
     });
   }
 
+  async replace(obj: StoredObject, expectedRevision: number): Promise<boolean> {
+    this.open();
+    validateObject(obj);
+    return this.transaction(async (c) => {
+      // The old object's index entries go with it (ON DELETE CASCADE).
+      const gone = await c.query('DELETE FROM objects WHERE uid = $1 AND revision = $2', [
+        obj.uid,
+        expectedRevision,
+      ]);
+      if ((gone.rowCount ?? 0) === 0) return false;
+      await this.insertOne(c, obj);
+      await c.query('UPDATE objects SET revision = $1 WHERE uid = $2', [
+        expectedRevision + 1,
+        obj.uid,
+      ]);
+      return true;
+    });
+  }
+
   async remove(uid: string): Promise<boolean> {
     const res = await this.open().query('DELETE FROM objects WHERE uid = $1', [uid]);
     return (res.rowCount ?? 0) > 0;

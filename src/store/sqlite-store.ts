@@ -116,6 +116,8 @@ export class SqliteStore implements ObjectStore {
     updateObject: Statement;
     deleteEntries: Statement;
     deleteEntry: Statement;
+    deleteObjectAt: Statement;
+    setRevision: Statement;
     getEntryRows: Statement;
     deleteObject: Statement;
     count: Statement;
@@ -162,6 +164,11 @@ export class SqliteStore implements ObjectStore {
         .safeIntegers(true),
       deleteEntries: db.prepare('DELETE FROM object_index WHERE seq = ?'),
       deleteEntry: db.prepare('DELETE FROM object_index WHERE seq = ? AND pos = ?'),
+      deleteObjectAt: db
+        .prepare('DELETE FROM objects WHERE uid = ? AND revision = ? RETURNING seq')
+        .pluck()
+        .safeIntegers(true),
+      setRevision: db.prepare('UPDATE objects SET revision = ? WHERE uid = ?'),
       getEntryRows: db
         .prepare('SELECT pos, name, num, txt, is_bigint FROM object_index WHERE seq = ?')
         .safeIntegers(true),
@@ -322,6 +329,19 @@ export class SqliteStore implements ObjectStore {
       for (const pos of positions) this.s.deleteEntry.run(seq, pos);
     }
     this.insertEntries(seq, added, next);
+  }
+
+  async replace(obj: StoredObject, expectedRevision: number): Promise<boolean> {
+    validateObject(obj);
+    this.open();
+    return this.writes.run(() => {
+      const seq = this.s.deleteObjectAt.get(obj.uid, expectedRevision) as bigint | undefined;
+      if (seq === undefined) return false;
+      this.s.deleteEntries.run(seq);
+      this.insertOne(obj);
+      this.s.setRevision.run(expectedRevision + 1, obj.uid);
+      return true;
+    });
   }
 
   async remove(uid: string): Promise<boolean> {

@@ -227,6 +227,33 @@ describe.each([
     });
   });
 
+  describe('replace', () => {
+    it('swaps type, owner, material and index atomically, as a compare-and-swap', async () => {
+      await store.insert(obj('a', { index: [{ name: 'Name', value: 'old' }] }));
+      await store.update(obj('a', { state: 2, index: [{ name: 'Name', value: 'old' }] }), 1);
+      const next = obj('a', {
+        owner: 'bob',
+        objectType: 7,
+        state: 3,
+        attributes: Buffer.from('replaced'),
+        index: [{ name: 'Name', value: 'new' }],
+        material: { kekId: 'k2', algorithm: 'AES-256-GCM', blob: Buffer.from([9]) },
+      });
+      expect(await store.replace(next, 1)).toBe(false); // read before the update: loses
+      expect(await store.replace(next, 2)).toBe(true);
+      expect(await store.get('a')).toEqual({ ...next, revision: 3 });
+      expect(await store.count()).toBe(1);
+      expect(await store.locate({ filters: [{ name: 'Name', op: 'eq', value: 'old' }] })).toEqual(
+        [],
+      );
+      expect(await store.locate({ filters: [{ name: 'Name', op: 'eq', value: 'new' }] })).toEqual([
+        'a',
+      ]);
+      expect(await store.replace(obj('ghost'), 1)).toBe(false);
+      expect(await store.count()).toBe(1);
+    });
+  });
+
   describe('remove', () => {
     it('deletes the object and its index entries', async () => {
       await insertAll(
