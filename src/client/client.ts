@@ -4,10 +4,20 @@
 // server (Discover Versions, KMIP 2.1 §6.1.19, unless one is fixed).
 
 import type { Attribute } from '../kmip/attributes.js';
-import { RequestMessage, type ResponseBatchItem, ResponseMessage } from '../kmip/messages.js';
+import {
+  RequestMessage,
+  type ResponseBatchItem,
+  ResponseMessage,
+  UsernamePassword,
+} from '../kmip/messages.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import { ItemType } from '../ttlv/item.js';
-import { BatchErrorContinuationOption, ResultStatus, Tag } from '../ttlv/spec/generated.js';
+import {
+  BatchErrorContinuationOption,
+  CredentialType,
+  ResultStatus,
+  Tag,
+} from '../ttlv/spec/generated.js';
 import { KMIP_VERSIONS, type KmipVersion, versionFrom } from '../ttlv/spec/index.js';
 import type { AttributeInput, EnumInput } from './attributes.js';
 import { enumText } from './attributes.js';
@@ -80,6 +90,11 @@ export interface ClientOptions {
   /** Time allowed for each response. Default 30 s. */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * A Username and Password Credential sent in every request header, for a server that checks
+   * one as a second factor (kmipd --users-file). Default none.
+   */
+  credential?: { username: string; password: string };
 }
 
 export interface SendOptions {
@@ -118,6 +133,7 @@ export class KmipClient {
     private readonly pool: ConnectionPool,
     version: KmipVersion,
     private readonly timeoutMs: number,
+    private readonly credential?: ClientOptions['credential'],
   ) {
     this.negotiated = version;
   }
@@ -140,7 +156,7 @@ export class KmipClient {
       opts.poolSize ?? 1,
     );
     const fixed = opts.version === undefined || opts.version === 'auto' ? undefined : opts.version;
-    const client = new KmipClient(pool, fixed ?? '1.1', timeoutMs);
+    const client = new KmipClient(pool, fixed ?? '1.1', timeoutMs, opts.credential);
     if (fixed === undefined) {
       try {
         client.negotiated = await client.negotiate();
@@ -186,6 +202,14 @@ export class KmipClient {
     return common[0]!;
   }
 
+  private authentication(version: KmipVersion) {
+    if (this.credential === undefined) return undefined;
+    const value = UsernamePassword.write(Tag.CredentialValue, this.credential, version);
+    return {
+      credentials: [{ credentialType: CredentialType.UsernameAndPassword, credentialValue: value }],
+    };
+  }
+
   /** A batch of operations sent as one request message. */
   batch(options: BatchOptions = {}): Batch<[]> {
     return new Batch(this, options);
@@ -205,6 +229,7 @@ export class KmipClient {
           batchErrorContinuationOption:
             options.onError === undefined ? undefined : CONTINUATION[options.onError],
           batchOrderOption: withIds ? true : undefined,
+          authentication: this.authentication(version),
         },
         batchItems: items.map((p, i) => ({
           operation: p.spec.operation,

@@ -37,9 +37,9 @@ interface Run {
 }
 
 /** `kmip ARGS` with the certificate of `client`. */
-function kmip(client: string, args: string[]): Promise<Run> {
+function kmip(client: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const files = kmipd.client(client);
-  const { KMIP_PROFILE, KMIP_PROFILES, ...rest } = process.env;
+  const { KMIP_PROFILE, KMIP_PROFILES, KMIP_USERNAME, KMIP_PASSWORD, ...rest } = process.env;
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [KMIP_BIN, ...args], {
       cwd: ROOT,
@@ -50,6 +50,7 @@ function kmip(client: string, args: string[]): Promise<Run> {
         KMIP_KEY: files.key,
         KMIP_CA: kmipd.ca,
         KMIP_PROFILES: join(dir, 'absent.json'),
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -207,5 +208,23 @@ describe('kmipd serve --users-file (the Credential as a second factor)', () => {
     expect(right.resultStatus).toBe(ResultStatus.Success);
     expect(JSON.stringify(kmipd.logs())).not.toContain(PASSWORD);
     expect(JSON.stringify(kmipd.logs())).not.toContain('guess');
+  });
+
+  it('kmip --username sends the Credential, its password from the environment', async () => {
+    const without = await kmip('alice', ['query', '--json']);
+    expect(without.code).toBe(3);
+    expect(without.stderr).toContain('AuthenticationNotSuccessful');
+    const ok = await kmip('alice', ['query', '--json', '--username', 'alice'], {
+      KMIP_PASSWORD: PASSWORD,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    const other = await kmip('bob', ['query', '--json', '--password-env', 'PW'], {
+      KMIP_USERNAME: 'bob',
+      PW: 'wrong',
+    });
+    expect(other.stderr).toContain('AuthenticationNotSuccessful');
+    const unset = await kmip('alice', ['query', '--username', 'alice']);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain('set the password in the environment variable KMIP_PASSWORD');
   });
 });

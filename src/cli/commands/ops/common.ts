@@ -14,6 +14,8 @@ export const EXIT_INVALID = 4;
 export interface CommonArgs extends ConnectionFlags {
   json: boolean;
   timeout: number;
+  username?: string;
+  'password-env'?: string;
 }
 
 export function connectionOptions<T>(y: Argv<T>) {
@@ -60,6 +62,20 @@ export function connectionOptions<T>(y: Argv<T>) {
       describe: 'seconds to wait for each response',
       group: 'Connection:',
     })
+    .option('username', {
+      type: 'string',
+      describe:
+        'send a Username and Password Credential with this username (servers that check one, ' +
+        'e.g. kmipd --users-file; env KMIP_USERNAME)',
+      group: 'Connection:',
+    })
+    .option('password-env', {
+      type: 'string',
+      describe:
+        'name of the environment variable holding the password for --username (default ' +
+        'KMIP_PASSWORD); never on the command line',
+      group: 'Connection:',
+    })
     .option('json', {
       type: 'boolean',
       default: false,
@@ -67,7 +83,25 @@ export function connectionOptions<T>(y: Argv<T>) {
     });
 }
 
+/** The Credential of --username / KMIP_USERNAME, its password from the environment. */
+export function credentialOf(
+  args: Pick<CommonArgs, 'username' | 'password-env'>,
+  env: NodeJS.ProcessEnv = process.env,
+): { username: string; password: string } | undefined {
+  const username = args.username ?? env.KMIP_USERNAME;
+  if (username === undefined) return undefined;
+  const variable = args['password-env'] ?? 'KMIP_PASSWORD';
+  const password = env[variable];
+  if (password === undefined || password === '') {
+    throw new Error(
+      `--username ${username}: set the password in the environment variable ${variable}`,
+    );
+  }
+  return { username, password };
+}
+
 export async function openClient(args: CommonArgs, poolSize = 1): Promise<KmipClient> {
+  const credential = credentialOf(args);
   const s = await connectionSettings(args);
   const files = await readCertificateFiles({ cert: s.cert, key: s.key, ca: s.ca });
   return KmipClient.connect({
@@ -78,6 +112,7 @@ export async function openClient(args: CommonArgs, poolSize = 1): Promise<KmipCl
     version: s.version,
     poolSize,
     requestTimeoutMs: args.timeout * 1000,
+    credential,
   });
 }
 
