@@ -22,7 +22,7 @@ import { KMIP_VERSIONS, ResultStatus, Tag } from '../ttlv/spec/index.js';
 import { ttlvToXml, xmlToTtlv } from '../ttlv/xml.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection.js';
 import type { MessageLayer } from './message-layer.js';
-import { identityOf, type RunningServer } from './tls-server.js';
+import { type IdentityMapper, peerOf, type RunningServer } from './tls-server.js';
 
 /**
  * The HTTP limits on top of the connection limits the KMIP port has. Of ConnectionLimits the
@@ -60,6 +60,8 @@ export interface HttpsServerOptions {
   layer: MessageLayer;
   log: Logger;
   limits?: Partial<HttpsLimits>;
+  /** Certificate fields to principal and groups, as on the KMIP port; default the CN. */
+  mapIdentity?: IdentityMapper;
 }
 
 export const KMIP_PATH = '/kmip';
@@ -111,9 +113,12 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
 
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.on('error', () => {});
-    const identity = identityOf(socket);
+    const identity = peerOf(socket, opts.mapIdentity)?.identity;
     if (identity === undefined) {
-      opts.log.warn({ remote: socket.remoteAddress }, 'client certificate without a CN; closing');
+      opts.log.warn(
+        { remote: socket.remoteAddress },
+        'client certificate without a CN or an identity-map match; closing',
+      );
       socket.destroy();
       return;
     }
@@ -195,8 +200,11 @@ async function handle(
   if (encoding === undefined) {
     return plain(res, 415, `unsupported content type; use ${[...MEDIA_TYPES.keys()].join(', ')}`);
   }
-  const identity = identityOf(req.socket as TLSSocket);
-  if (identity === undefined) return plain(res, 403, 'client certificate without a CN');
+  const peer = peerOf(req.socket as TLSSocket, opts.mapIdentity);
+  if (peer === undefined) {
+    return plain(res, 403, 'client certificate without a CN or an identity-map match');
+  }
+  const identity = peer.identity;
 
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > lim.maxMessageBytes) {
@@ -206,7 +214,6 @@ async function handle(
   const body = await readBody(req, lim.maxMessageBytes);
   if (body === undefined) return plain(res, 413, `request body over ${lim.maxMessageBytes} bytes`);
 
-  const peer = { identity };
   let response: Buffer;
   if (encoding === 'ttlv') {
     response = await opts.layer.process(body, peer);

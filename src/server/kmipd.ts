@@ -31,7 +31,7 @@ import type { ConnectionLimits } from './connection.js';
 import { combineHooks, type FaultRule, faultHooks } from './faults.js';
 import { startHttpsServer } from './https-server.js';
 import { MessageLayer } from './message-layer.js';
-import { type RunningServer, startTlsServer } from './tls-server.js';
+import { type IdentityMapper, type RunningServer, startTlsServer } from './tls-server.js';
 
 export interface KmipdConfig {
   host: string;
@@ -118,12 +118,11 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
           caFiles.key,
           config.certificateAuthority === undefined,
         );
-  if (config.identityMap !== undefined && config.https !== undefined) {
-    // The HTTPS port names clients by CN only; mixing the two would mix two namespaces.
-    throw new Error('--identity-map cannot be combined with --https-port');
-  }
   const identityMap =
     config.identityMap === undefined ? undefined : await loadIdentityMap(config.identityMap);
+  // The KMIP and HTTPS ports name clients the same way.
+  const mapIdentityOf: IdentityMapper | undefined =
+    identityMap && ((c) => mapIdentity(identityMap, certificateFields(c)));
   const verifyCredential =
     config.usersFile === undefined ? undefined : usersVerifier(config.usersFile);
   const keyring = config.ephemeral ? undefined : await openKeyring(config);
@@ -174,7 +173,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       key,
       ca,
       layer,
-      mapIdentity: identityMap && ((c) => mapIdentity(identityMap, certificateFields(c))),
+      mapIdentity: mapIdentityOf,
       log,
       limits: config.limits,
       minVersion: config.tlsMinVersion,
@@ -198,6 +197,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
         layer,
         log,
         limits: config.limits,
+        mapIdentity: mapIdentityOf,
       });
     } catch (err) {
       await server.close();

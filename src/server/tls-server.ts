@@ -12,7 +12,7 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   handleConnection,
 } from './connection.js';
-import type { MessageLayer } from './message-layer.js';
+import type { MessageLayer, Peer } from './message-layer.js';
 
 export interface TlsServerOptions {
   host: string;
@@ -22,7 +22,7 @@ export interface TlsServerOptions {
   ca: Buffer;
   layer: MessageLayer;
   /** Principal and groups from the client certificate (--identity-map); default the CN. */
-  mapIdentity?: (cert: tls.PeerCertificate) => { principal: string; groups: string[] } | undefined;
+  mapIdentity?: IdentityMapper;
   log: Logger;
   limits?: Partial<ConnectionLimits>;
   /** Overrides limits.handshakeTimeoutMs. */
@@ -60,6 +60,24 @@ export function identityOf(socket: tls.TLSSocket): string | undefined {
   const cert = socket.getPeerCertificate();
   const cn = cert?.subject?.CN;
   return Array.isArray(cn) ? cn[0] : cn || undefined;
+}
+
+/** Maps a client certificate to a principal and groups (src/auth/identity-map.ts). */
+export type IdentityMapper = (
+  cert: tls.PeerCertificate,
+) => { principal: string; groups: string[] } | undefined;
+
+/**
+ * The client a mutual-TLS socket speaks for: the identity map's principal and groups when one
+ * is configured, else the certificate's CN; undefined when neither names anyone.
+ */
+export function peerOf(socket: tls.TLSSocket, map?: IdentityMapper): Peer | undefined {
+  if (map === undefined) {
+    const identity = identityOf(socket);
+    return identity === undefined ? undefined : { identity };
+  }
+  const mapped = map(socket.getPeerCertificate());
+  return mapped === undefined ? undefined : { identity: mapped.principal, groups: mapped.groups };
 }
 
 export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
@@ -124,13 +142,13 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       clearTimeout(entry.deadline);
       entry.tls = socket;
     }
-    const mapped = opts.mapIdentity?.(socket.getPeerCertificate());
-    const identity = opts.mapIdentity === undefined ? identityOf(socket) : mapped?.principal;
+    const peer = peerOf(socket, opts.mapIdentity);
+    const identity = peer?.identity;
     const log = opts.log.child({
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
       identity,
     });
-    if (identity === undefined) {
+    if (peer === undefined || identity === undefined) {
       log.warn({ cause: 'client-certificate-without-cn' }, `closing: ${NO_CN_MESSAGE}`);
       socket.destroy();
       return;
@@ -146,13 +164,7 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     }
     perIdentity.set(identity, open + 1);
     socket.setNoDelay(true);
-    const conn = handleConnection(
-      socket,
-      { identity, groups: mapped?.groups },
-      opts.layer,
-      log,
-      lim,
-    );
+    const conn = handleConnection(socket, peer, opts.layer, log, lim);
     connections.add(conn);
     void conn.closed.then(() => {
       connections.delete(conn);

@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { connect } from 'node:tls';
@@ -110,6 +111,42 @@ async function raw(client: string, operation: number, payload: TtlvItem[], passw
   return readResponse(frame).batchItems[0]!;
 }
 
+/** One TTLV request POSTed to the HTTPS port (/kmip) as CLIENT. */
+async function overHttps(client: string, operation: number, payload: TtlvItem[]) {
+  const port = kmipd.logs().find((l) => l.msg === 'listening')?.httpsPort as number;
+  const files = kmipd.client(client);
+  const [cert, key, ca] = await Promise.all([
+    readFile(files.cert),
+    readFile(files.key),
+    readFile(kmipd.ca),
+  ]);
+  const body = requestBytes('2.1', [{ operation, payload }]);
+  const reply = await new Promise<Buffer>((done, fail) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/kmip',
+        method: 'POST',
+        cert,
+        key,
+        ca,
+        servername: 'localhost',
+        agent: false,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(Buffer.concat(chunks)));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+  return readResponse(reply).batchItems[0]!;
+}
+
 async function start(args: (dir: string) => Promise<string[]>) {
   return startKmipdProcess({
     clients: ['alice', 'bob', 'carol', 'ops-admin'],
@@ -141,7 +178,7 @@ describe('kmipd serve --identity-map, with kmip grant and kmip revoke-grant', ()
           '',
         ].join('\n'),
       );
-      return ['--identity-map', map];
+      return ['--identity-map', map, '--https-port', '0'];
     });
   }, 60_000);
   afterAll(async () => {
@@ -182,6 +219,18 @@ describe('kmipd serve --identity-map, with kmip grant and kmip revoke-grant', ()
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(JSON.parse(revoked.stdout)).toEqual({ uid, grants: [] });
     expect((await getAs('carol')).stderr).toContain('ObjectNotFound');
+  });
+
+  it('maps identities on the HTTPS port as on the KMIP port', async () => {
+    const created = await kmip('alice', ['create', '--json']);
+    const { uid } = JSON.parse(created.stdout) as { uid: string };
+    const granted = await kmip('alice', ['grant', uid, '--to', 'group:team-a', '--ops', 'get']);
+    expect(granted.code, granted.stderr).toBe(0);
+    const get = (who: string) =>
+      overHttps(who, Operation.Get, [item.text(Tag.UniqueIdentifier, uid)]);
+    expect((await get('carol')).resultStatus).toBe(ResultStatus.Success);
+    expect((await get('ops-admin')).resultStatus).toBe(ResultStatus.Success);
+    expect((await get('bob')).resultReason).toBe(ResultReason.ObjectNotFound);
   });
 });
 
