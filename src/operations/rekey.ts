@@ -58,6 +58,9 @@ const NOT_COPIED = new Set([
   'Fresh',
   'KeyValuePresent',
   'ShortUniqueIdentifier',
+  // The replacement's material is the server's: it gets the server's generator, not the one
+  // a client may have named when it registered the existing key.
+  'RandomNumberGenerator',
   'DestroyDate',
   'CompromiseDate',
   'CompromiseOccurrenceDate',
@@ -165,7 +168,7 @@ export async function replacementOf(
     if (!isMultiInstance(a.name)) given = given.filter((g) => g.name !== a.name);
     given.push(a);
   }
-  const mo = newManagedObject(ctx, { ...spec, given });
+  const mo = newManagedObject(ctx, { ...spec, given, generated: true });
   for (const a of requested) await requireUniqueName(ctx, mo.uid, a);
   // Deactivation Date is server-maintained for new objects; a replacement inherits it.
   const deactivation = given.find((a) => a.name === 'DeactivationDate');

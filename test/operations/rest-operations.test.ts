@@ -161,6 +161,11 @@ describe('Re-key (KMIP 2.1 §6.1.40, KMIP 1.4 §4.4)', () => {
     expect(childOf(limits, Tag.UsageLimitsTotal)?.value).toBe(100n);
     expect(childOf(limits, Tag.UsageLimitsCount)?.value).toBe(100n);
     expect(dateOf(one(a, Tag.InitialDate))).toBeGreaterThanOrEqual(t);
+    // The server made the new material: its own generator, one instance.
+    expect(a.filter((x) => x.tag === Tag.RandomNumberGenerator)).toEqual([
+      one(await attributes(s, old), Tag.RandomNumberGenerator),
+    ]);
+    expect(one(a, Tag.RandomNumberGenerator)).toBeDefined();
 
     const was = await attributes(s, old);
     expect(numberOf(one(was, Tag.State))).toBe(State.Active);
