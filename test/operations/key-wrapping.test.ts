@@ -181,6 +181,14 @@ async function get(
 
 const wrapWith = (spec: StructureItem) => [spec];
 
+/** The HMAC-SHA1 key of the RFC 5649 §6 example, the target of the padded key-wrap cases. */
+const KWP_TARGET = {
+  material: KWP_KEY,
+  algorithm: CryptographicAlgorithm.HMAC_SHA1,
+  length: 160,
+  mask: Usage.MACGenerate,
+};
+
 describe.each(['1.4', '2.1'] as KmipVersion[])(
   'Get with a Key Wrapping Specification at KMIP %s',
   (version) => {
@@ -217,12 +225,7 @@ describe.each(['1.4', '2.1'] as KmipVersion[])(
         version,
         kek(KWP_KEK, { extra: [mode(BlockCipherMode.AESKeyWrapPadding)] }),
       );
-      const uid = await register(s, version, {
-        material: KWP_KEY,
-        algorithm: CryptographicAlgorithm.HMAC_SHA1,
-        length: 160,
-        mask: Usage.MACGenerate,
-      });
+      const uid = await register(s, version, KWP_TARGET);
       const r = await get(
         s,
         version,
@@ -238,12 +241,7 @@ describe.each(['1.4', '2.1'] as KmipVersion[])(
     it('wraps with AES key wrap with padding (RFC 5649 §6)', async () => {
       const s = testServer();
       const k = await register(s, version, kek(KWP_KEK));
-      const uid = await register(s, version, {
-        material: KWP_KEY,
-        algorithm: CryptographicAlgorithm.HMAC_SHA1,
-        length: 160,
-        mask: Usage.MACGenerate,
-      });
+      const uid = await register(s, version, KWP_TARGET);
       const r = await get(
         s,
         version,
@@ -262,12 +260,7 @@ describe.each(['1.4', '2.1'] as KmipVersion[])(
     it('refuses NIST key wrap of a length that is not a multiple of 8 bytes', async () => {
       const s = testServer();
       const k = await register(s, version, kek(KWP_KEK));
-      const uid = await register(s, version, {
-        material: KWP_KEY,
-        algorithm: CryptographicAlgorithm.HMAC_SHA1,
-        length: 160,
-        mask: Usage.MACGenerate,
-      });
+      const uid = await register(s, version, KWP_TARGET);
       const r = await get(
         s,
         version,
