@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 import type { BackupSecret } from '../../backup/container.js';
@@ -14,51 +14,18 @@ import { type BackupProgress, exportBackup } from '../../backup/export.js';
 import { migratePyKmip } from '../../backup/pykmip.js';
 import { restoreBackup } from '../../backup/restore.js';
 import { ensureKeyring, Keyring } from '../../crypto/keyring.js';
-import { KmipError } from '../../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../../kek/choice.js';
 import type { ObjectStore } from '../../store/object-store.js';
-import { openPostgresStore } from '../../store/postgres-store.js';
-import { openSqliteStore, SQLITE_FILE_NAME } from '../../store/sqlite-store.js';
-import { ResultReason } from '../../ttlv/spec/generated.js';
 import { withKekOptions } from './kek.js';
+import { openServerStore, type StoreArgs, usage, withStoreOptions } from './store-options.js';
 
-interface StoreArgs {
-  'data-dir': string;
-  store: 'sqlite' | 'postgres';
-  'postgres-url'?: string;
-}
+const DATA_DIR = {
+  describe: 'Data directory of the server (objects.sqlite and the KEK keyring in keks/)',
+};
 
 interface SecretArgs {
   'passphrase-env'?: string;
   'key-file'?: string;
-}
-
-function usage(message: string): KmipError {
-  return new KmipError(ResultReason.GeneralFailure, message);
-}
-
-function withStoreOptions<T>(y: Argv<T>) {
-  return y
-    .option('data-dir', {
-      type: 'string',
-      demandOption: true,
-      describe: 'Data directory of the server (objects.sqlite and the KEK keyring in keks/)',
-    })
-    .option('store', {
-      choices: ['sqlite', 'postgres'] as const,
-      default: 'sqlite' as const,
-      describe: 'Object store: DATA/objects.sqlite or PostgreSQL',
-    })
-    .option('postgres-url', {
-      type: 'string',
-      describe: 'PostgreSQL connection URL for --store postgres (or env KMIPD_POSTGRES_URL)',
-    })
-    .check((a) => {
-      if (a.store === 'postgres' && !a['postgres-url'] && !process.env.KMIPD_POSTGRES_URL) {
-        throw new Error('--store postgres needs --postgres-url');
-      }
-      return true;
-    });
 }
 
 function withSecretOptions<T>(y: Argv<T>) {
@@ -99,17 +66,6 @@ async function secretFrom(a: SecretArgs): Promise<BackupSecret> {
     return { kind: 'key', key };
   }
   throw usage('give the backup key: --passphrase-env NAME or --key-file FILE');
-}
-
-/** Opens the store; for export an absent SQLite file is an error, not a new empty database. */
-async function openStore(a: StoreArgs, dataDir: string, create: boolean): Promise<ObjectStore> {
-  if (a.store === 'postgres') {
-    return openPostgresStore({ url: (a['postgres-url'] ?? process.env.KMIPD_POSTGRES_URL)! });
-  }
-  if (!create && !existsSync(join(dataDir, SQLITE_FILE_NAME))) {
-    throw usage(`${dataDir} has no ${SQLITE_FILE_NAME}; is --data-dir the server's?`);
-  }
-  return openSqliteStore({ path: dataDir });
 }
 
 function progressReporter(verb: string): BackupProgress & { stop(): void } {
@@ -157,7 +113,7 @@ const exportBackupCommand: CommandModule<object, ExportArgs> = {
   describe:
     'Write an encrypted backup of every object (all owners) under a passphrase or key file of your own',
   builder: (y: Argv) =>
-    withSecretOptions(withStoreOptions(y)).option('out', {
+    withSecretOptions(withStoreOptions(y, DATA_DIR)).option('out', {
       type: 'string',
       demandOption: true,
       describe: 'Backup file to write (must not exist)',
@@ -172,7 +128,7 @@ const exportBackupCommand: CommandModule<object, ExportArgs> = {
     const progress = progressReporter('exported');
     let store: ObjectStore | undefined;
     try {
-      store = await openStore(a, dataDir, false);
+      store = await openServerStore(a, dataDir);
       const s = await exportBackup({ store, wrapper: keyring, out, secret, progress });
       progress.stop();
       process.stdout.write(
@@ -201,7 +157,7 @@ const importBackupCommand: CommandModule<object, ImportArgs> = {
   describe:
     'Restore a backup made by kmipd export into an empty store, or migrate a PyKMIP server database (--from-pykmip)',
   builder: (y: Argv) =>
-    withKekOptions(withSecretOptions(withStoreOptions(y)))
+    withKekOptions(withSecretOptions(withStoreOptions(y, DATA_DIR)))
       .positional('file', { type: 'string', describe: 'Backup file written by kmipd export' })
       .option('from-pykmip', {
         type: 'string',
@@ -234,7 +190,7 @@ const importBackupCommand: CommandModule<object, ImportArgs> = {
     const progress = progressReporter(a.file !== undefined ? 'restored' : 'migrated');
     let store: ObjectStore | undefined;
     try {
-      store = await openStore(a, dataDir, true);
+      store = await openServerStore(a, dataDir, { create: true });
       const c = keyring.current;
       const under = `KEK version ${c.version} (kekId ${c.kekId})`;
       if (a.file !== undefined) {

@@ -4,11 +4,9 @@
 // on stdout; exit 1 when an object could not be re-wrapped (the rotation stays unfinished
 // and the next run resumes it). status: a table on stdout, or JSON with --json.
 
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
-import { KmipError } from '../../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../../kek/choice.js';
 import { describeSpec, type KekDescriptor } from '../../kek/layout.js';
 import {
@@ -18,10 +16,12 @@ import {
   type RewrapProgress,
   rotateKek,
 } from '../../kek/rotate.js';
-import type { ObjectStore } from '../../store/object-store.js';
-import { openPostgresStore } from '../../store/postgres-store.js';
-import { openSqliteStore, SQLITE_FILE_NAME } from '../../store/sqlite-store.js';
-import { ResultReason } from '../../ttlv/spec/generated.js';
+import { openServerStore, type StoreArgs, withStoreOptions } from './store-options.js';
+
+const DATA_DIR = {
+  default: 'kmipd-data',
+  describe: 'Data directory of the server (DATA/keks holds the KEK versions)',
+};
 
 /** Options choosing a KEK; without any, a new random software key file in DATA/keks. */
 export function withKekOptions<T>(y: Argv<T>) {
@@ -77,51 +77,6 @@ export function withKekOptions<T>(y: Argv<T>) {
     });
 }
 
-function withStoreOptions<T>(y: Argv<T>) {
-  return y
-    .option('data-dir', {
-      type: 'string',
-      default: 'kmipd-data',
-      describe: 'Data directory of the server (DATA/keks holds the KEK versions)',
-    })
-    .option('store', {
-      choices: ['sqlite', 'postgres'] as const,
-      default: 'sqlite' as const,
-      describe: 'Object store the server uses: DATA/objects.sqlite or PostgreSQL',
-    })
-    .option('postgres-url', {
-      type: 'string',
-      describe: 'PostgreSQL connection URL for --store postgres (or env KMIPD_POSTGRES_URL)',
-    })
-    .check((a) => {
-      if (a.store === 'postgres' && !a['postgres-url'] && !process.env.KMIPD_POSTGRES_URL) {
-        throw new Error('--store postgres needs --postgres-url');
-      }
-      return true;
-    });
-}
-
-interface StoreArgs {
-  'data-dir': string;
-  store: 'sqlite' | 'postgres';
-  'postgres-url'?: string;
-}
-
-function usage(message: string): KmipError {
-  return new KmipError(ResultReason.GeneralFailure, message);
-}
-
-/** Opens the server's store; an absent SQLite file is an error, not a new empty database. */
-async function openStore(a: StoreArgs, dataDir: string): Promise<ObjectStore> {
-  if (a.store === 'postgres') {
-    return openPostgresStore({ url: (a['postgres-url'] ?? process.env.KMIPD_POSTGRES_URL)! });
-  }
-  if (!existsSync(join(dataDir, SQLITE_FILE_NAME))) {
-    throw usage(`${dataDir} has no ${SQLITE_FILE_NAME}; is --data-dir the server's?`);
-  }
-  return openSqliteStore({ path: dataDir });
-}
-
 const versionLine = (d: KekDescriptor) =>
   `KEK version ${d.version} (${d.kind}, kekId ${d.kekId}, ${describeSpec(d)})`;
 
@@ -171,7 +126,7 @@ const rotate: CommandModule<object, RotateArgs> = {
     'Add a KEK version, make it current and re-wrap every object under it, while servers run. ' +
     'An interrupted rotation is resumed by running this again.',
   builder: (y: Argv) =>
-    withKekOptions(withStoreOptions(y))
+    withKekOptions(withStoreOptions(y, DATA_DIR))
       .option('resume', {
         type: 'boolean',
         default: false,
@@ -198,7 +153,7 @@ const rotate: CommandModule<object, RotateArgs> = {
   async handler(a) {
     const dataDir = resolve(a['data-dir']);
     const choice = kekChoiceFromArgs(a);
-    const store = await openStore(a, dataDir);
+    const store = await openServerStore(a, dataDir);
     const progress = progressReporter(a.batch);
     try {
       const r = await rotateKek({
@@ -252,14 +207,14 @@ const status: CommandModule<object, StatusArgs> = {
   command: 'status',
   describe: 'List the KEK versions, which is current, and how many objects each wraps',
   builder: (y: Argv) =>
-    withStoreOptions(y).option('json', {
+    withStoreOptions(y, DATA_DIR).option('json', {
       type: 'boolean',
       default: false,
       describe: 'Print JSON instead of a table',
     }) as unknown as Argv<StatusArgs>,
   async handler(a) {
     const dataDir = resolve(a['data-dir']);
-    const store = await openStore(a, dataDir);
+    const store = await openServerStore(a, dataDir);
     try {
       const st = await kekStatus(dataDir, store);
       if (a.json) {
