@@ -14,7 +14,7 @@
 // Writes results/server.json, results/REPORT.md and results/server-throughput.svg.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import type { BenchReport } from '../src/bench/stats.js';
 import type { BenchTarget } from '../src/bench/transport.js';
 import { type ScenarioName, scenario } from '../src/bench/workloads.js';
 import { initPki } from '../src/pki/dev-pki.js';
+import { writePyKmipConfig } from '../test/helpers/pykmip-server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HOST = '127.0.0.1';
@@ -209,27 +210,15 @@ async function startServer(
     );
   } else if (name === 'pykmip') {
     port = await freePort();
-    const policies = join(dir, 'policies');
-    // Without a policy directory the server's policy monitor crashes.
-    mkdirSync(policies);
-    const config = join(dir, 'server.conf');
-    writeFileSync(
-      config,
-      [
-        '[server]',
-        `hostname=${HOST}`,
-        `port=${port}`,
-        `certificate_path=${tls.cert}`,
-        `key_path=${tls.key}`,
-        `ca_path=${tls.ca}`,
-        'auth_suite=TLS1.2',
-        'enable_tls_client_auth=True',
-        'logging_level=INFO',
-        `database_path=${join(dir, 'pykmip.db')}`,
-        `policy_path=${policies}`,
-        '',
-      ].join('\n'),
-    );
+    const config = writePyKmipConfig({
+      dir,
+      host: HOST,
+      port,
+      cert: tls.cert,
+      key: tls.key,
+      ca: tls.ca,
+      database: join(dir, 'pykmip.db'),
+    });
     child = spawn(PYKMIP_SERVER, ['-f', config, '-l', join(dir, 'pykmip.log')], {
       stdio: ['ignore', log, log],
     });

@@ -18,6 +18,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { toPrettyHex } from '../test/helpers/pretty-hex.js';
+import { writePyKmipConfig } from '../test/helpers/pykmip-server.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(
@@ -217,27 +218,15 @@ function makePki(dir: string): Pki {
 }
 
 function startServer(dir: string, pki: Pki, port: number) {
-  const config = path.join(dir, 'server.conf');
-  // An empty operation policy directory: without one the server's policy monitor crashes.
-  const policies = path.join(dir, 'policies');
-  mkdirSync(policies);
-  writeFileSync(
-    config,
-    [
-      '[server]',
-      `hostname=${HOST}`,
-      `port=${port}`,
-      `certificate_path=${pki.serverCert}`,
-      `key_path=${pki.serverKey}`,
-      `ca_path=${pki.caCert}`,
-      'auth_suite=TLS1.2',
-      'enable_tls_client_auth=True',
-      'logging_level=INFO',
-      `database_path=${path.join(dir, 'pykmip.db')}`,
-      `policy_path=${policies}`,
-      '',
-    ].join('\n'),
-  );
+  const config = writePyKmipConfig({
+    dir,
+    host: HOST,
+    port,
+    cert: pki.serverCert,
+    key: pki.serverKey,
+    ca: pki.caCert,
+    database: path.join(dir, 'pykmip.db'),
+  });
   return spawn(SERVER, ['-f', config, '-l', path.join(dir, 'server.log')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });

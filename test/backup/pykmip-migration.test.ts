@@ -8,7 +8,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { access, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initPki } from '../../src/pki/dev-pki.js';
 import { runKmipd, startKmipdProcess } from '../helpers/kmipd-process.js';
+import { writePyKmipConfig } from '../helpers/pykmip-server.js';
 import { requirePyKmip, runPyScript } from '../helpers/python.js';
 
 const PYKMIP_SERVER = '/usr/bin/pykmip-server';
@@ -82,27 +83,16 @@ describe('kmipd import --from-pykmip', () => {
     });
 
     // 1. pykmip-server makes the database.
-    await mkdir(join(dir, 'policies'));
     const db = join(dir, 'pykmip.sqlite');
     const pyPort = await freePort();
-    const conf = join(dir, 'server.conf');
-    await writeFile(
-      conf,
-      [
-        '[server]',
-        'hostname=127.0.0.1',
-        `port=${pyPort}`,
-        `certificate_path=${pki.server.cert}`,
-        `key_path=${pki.server.key}`,
-        `ca_path=${pki.ca.cert}`,
-        'auth_suite=TLS1.2',
-        `policy_path=${join(dir, 'policies')}`,
-        'enable_tls_client_auth=True',
-        'logging_level=INFO',
-        `database_path=${db}`,
-        '',
-      ].join('\n'),
-    );
+    const conf = writePyKmipConfig({
+      dir,
+      port: pyPort,
+      cert: pki.server.cert,
+      key: pki.server.key,
+      ca: pki.ca.cert,
+      database: db,
+    });
     const log = join(dir, 'server.log');
     child = spawn(PYKMIP_SERVER, ['-f', conf, '-l', log], { stdio: 'ignore' });
     await waitForPort(pyPort, child, log);

@@ -3,7 +3,8 @@
 // a temporary SQLite database. A missing pykmip-server fails the test, never skips it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,43 @@ async function waitForPort(port: number, child: ChildProcess, log: () => Promise
   throw new Error(`pykmip-server did not listen on ${port}:\n${await log()}`);
 }
 
+/**
+ * Writes DIR/server.conf for pykmip-server: mutual TLS with auth_suite=TLS1.2 (the only suite
+ * PyKMIP 0.10 serves TLS 1.2 with), its SQLite DATABASE, and an empty policy directory
+ * DIR/policies, without which the server's policy monitor crashes. Returns the file's path.
+ */
+export function writePyKmipConfig(o: {
+  dir: string;
+  host?: string;
+  port: number;
+  cert: string;
+  key: string;
+  ca: string;
+  database: string;
+}): string {
+  const policies = join(o.dir, 'policies');
+  mkdirSync(policies, { recursive: true });
+  const config = join(o.dir, 'server.conf');
+  writeFileSync(
+    config,
+    [
+      '[server]',
+      `hostname=${o.host ?? '127.0.0.1'}`,
+      `port=${o.port}`,
+      `certificate_path=${o.cert}`,
+      `key_path=${o.key}`,
+      `ca_path=${o.ca}`,
+      'auth_suite=TLS1.2',
+      `policy_path=${policies}`,
+      'enable_tls_client_auth=True',
+      'logging_level=INFO',
+      `database_path=${o.database}`,
+      '',
+    ].join('\n'),
+  );
+  return config;
+}
+
 export async function startPyKmipServer(): Promise<PyKmipServer> {
   await access(PYKMIP_SERVER).catch(() => {
     throw new Error(
@@ -59,26 +97,15 @@ export async function startPyKmipServer(): Promise<PyKmipServer> {
   });
   const dir = await mkdtemp(join(tmpdir(), 'pykmip-client-'));
   const pki = await initPki({ dir: join(dir, 'pki'), clients: ['client'] });
-  await mkdir(join(dir, 'policies'));
   const port = await freePort();
-  const config = join(dir, 'server.conf');
-  await writeFile(
-    config,
-    [
-      '[server]',
-      'hostname=127.0.0.1',
-      `port=${port}`,
-      `certificate_path=${pki.server.cert}`,
-      `key_path=${pki.server.key}`,
-      `ca_path=${pki.ca.cert}`,
-      'auth_suite=TLS1.2',
-      `policy_path=${join(dir, 'policies')}`,
-      'enable_tls_client_auth=True',
-      'logging_level=INFO',
-      `database_path=${join(dir, 'pykmip.sqlite')}`,
-      '',
-    ].join('\n'),
-  );
+  const config = writePyKmipConfig({
+    dir,
+    port,
+    cert: pki.server.cert,
+    key: pki.server.key,
+    ca: pki.ca.cert,
+    database: join(dir, 'pykmip.sqlite'),
+  });
   const logPath = join(dir, 'server.log');
   const child = spawn(PYKMIP_SERVER, ['-f', config, '-l', logPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
