@@ -12,7 +12,7 @@ import {
   privateDecrypt,
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bytesOf, item, numberOf, textOf } from '../../src/kmip/items.js';
+import { bytesOf, item, numberOf } from '../../src/kmip/items.js';
 import type { TtlvItem } from '../../src/ttlv/item.js';
 import {
   BlockCipherMode,
@@ -31,58 +31,14 @@ import {
   ValidityIndicator,
 } from '../../src/ttlv/spec/generated.js';
 import type { KmipVersion } from '../../src/ttlv/spec/index.js';
-import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import { type KeySpec, registerKey as register } from '../helpers/register-key.js';
 
 type Server = ReturnType<typeof testServer>;
 
 const hex = (s: string) => Buffer.from(s, 'hex');
-const NOW = () => BigInt(Math.floor(Date.now() / 1000));
+const _NOW = () => BigInt(Math.floor(Date.now() / 1000));
 const params = (...children: TtlvItem[]) => item.struct(Tag.CryptographicParameters, children);
-
-interface KeySpec {
-  objectType?: number;
-  format?: number;
-  material: Uint8Array;
-  algorithm: number;
-  length: number;
-  mask: number;
-  active?: boolean;
-  extra?: TtlvItem[];
-}
-
-async function register(s: Server, version: KmipVersion, k: KeySpec, identity = 'alice') {
-  const objectType = k.objectType ?? ObjectType.SymmetricKey;
-  const tag = {
-    [ObjectType.SymmetricKey]: Tag.SymmetricKey,
-    [ObjectType.PrivateKey]: Tag.PrivateKey,
-    [ObjectType.PublicKey]: Tag.PublicKey,
-  }[objectType]!;
-  const attrs = [item.int(Tag.CryptographicUsageMask, k.mask), ...(k.extra ?? [])];
-  if (k.active !== false) attrs.push(item.date(Tag.ActivationDate, NOW() - 3600n));
-  const res = await s.send(
-    version,
-    [
-      {
-        operation: Operation.Register,
-        payload: [
-          item.enum(Tag.ObjectType, objectType),
-          attributesFor(version, attrs),
-          item.struct(tag, [
-            item.struct(Tag.KeyBlock, [
-              item.enum(Tag.KeyFormatType, k.format ?? KeyFormatType.Raw),
-              item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, k.material)]),
-              item.enum(Tag.CryptographicAlgorithm, k.algorithm),
-              item.int(Tag.CryptographicLength, k.length),
-            ]),
-          ]),
-        ],
-      },
-    ],
-    { identity },
-  );
-  expect(res.batchItems[0]?.resultStatus).toBe(ResultStatus.Success);
-  return textOf(find(payloadOf(res.batchItems[0]), Tag.UniqueIdentifier))!;
-}
 
 async function call(
   s: Server,

@@ -12,7 +12,7 @@ import {
   privateDecrypt,
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bytesOf, childOf, item, numberOf, textOf } from '../../src/kmip/items.js';
+import { bytesOf, childOf, item, numberOf } from '../../src/kmip/items.js';
 import { decodeTtlv } from '../../src/ttlv/binary.js';
 import type { StructureItem, TtlvItem } from '../../src/ttlv/item.js';
 import {
@@ -33,12 +33,17 @@ import {
   WrappingMethod,
 } from '../../src/ttlv/spec/generated.js';
 import type { KmipVersion } from '../../src/ttlv/spec/index.js';
-import { attributesFor, find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import {
+  type KeySpec,
+  registerKey as register,
+  registerKeyRaw as registerRaw,
+} from '../helpers/register-key.js';
 
 type Server = ReturnType<typeof testServer>;
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
-const NOW = () => BigInt(Math.floor(Date.now() / 1000));
+const _NOW = () => BigInt(Math.floor(Date.now() / 1000));
 const params = (...children: TtlvItem[]) => item.struct(Tag.CryptographicParameters, children);
 const mode = (m: number) => params(item.enum(Tag.BlockCipherMode, m));
 
@@ -50,67 +55,6 @@ const KW_WRAPPED = hex('1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5');
 const KWP_KEK = hex('5840df6e29b02af1 ab493b705bf16ea1 ae8338f4dcc176a8');
 const KWP_KEY = hex('c37b7e6492584340 bed1220780894115 5068f738');
 const KWP_WRAPPED = hex('138bdeaa9b8fa7fc 61f97742e72248ee 5ae6ae5360d1ae6a 5f54f373fa543b6a');
-
-interface KeySpec {
-  objectType?: number;
-  format?: number;
-  material: Uint8Array;
-  algorithm: number;
-  length: number;
-  mask: number;
-  active?: boolean;
-  extra?: TtlvItem[];
-  /** A Key Block given as is (a wrapped key). */
-  block?: StructureItem;
-}
-
-const OBJECT_TAGS: Record<number, number> = {
-  [ObjectType.SymmetricKey]: Tag.SymmetricKey,
-  [ObjectType.PrivateKey]: Tag.PrivateKey,
-  [ObjectType.PublicKey]: Tag.PublicKey,
-};
-
-function keyBlock(k: KeySpec): StructureItem {
-  return item.struct(Tag.KeyBlock, [
-    item.enum(Tag.KeyFormatType, k.format ?? KeyFormatType.Raw),
-    item.struct(Tag.KeyValue, [item.bytes(Tag.KeyMaterial, k.material)]),
-    item.enum(Tag.CryptographicAlgorithm, k.algorithm),
-    item.int(Tag.CryptographicLength, k.length),
-  ]);
-}
-
-async function registerRaw(s: Server, version: KmipVersion, k: KeySpec, identity = 'alice') {
-  const objectType = k.objectType ?? ObjectType.SymmetricKey;
-  const attrs = [item.int(Tag.CryptographicUsageMask, k.mask), ...(k.extra ?? [])];
-  if (k.active !== false) attrs.push(item.date(Tag.ActivationDate, NOW() - 3600n));
-  const res = await s.send(
-    version,
-    [
-      {
-        operation: Operation.Register,
-        payload: [
-          item.enum(Tag.ObjectType, objectType),
-          attributesFor(version, attrs),
-          item.struct(OBJECT_TAGS[objectType]!, [k.block ?? keyBlock(k)]),
-        ],
-      },
-    ],
-    { identity },
-  );
-  const bi = res.batchItems[0]!;
-  return {
-    status: bi.resultStatus,
-    reason: bi.resultReason,
-    message: bi.resultMessage,
-    uid: textOf(find(payloadOf(bi), Tag.UniqueIdentifier)),
-  };
-}
-
-async function register(s: Server, version: KmipVersion, k: KeySpec, identity = 'alice') {
-  const r = await registerRaw(s, version, k, identity);
-  expect(r.status, r.message).toBe(ResultStatus.Success);
-  return r.uid!;
-}
 
 function kek(material: Buffer, extra: Partial<KeySpec> = {}): KeySpec {
   return {
