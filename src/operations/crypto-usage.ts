@@ -225,6 +225,13 @@ export function streamUid(ctx: OperationContext, operation: number, f: StreamFie
   return tableOf(ctx).find(f.correlationValue, ctx.identity, operation)?.uid;
 }
 
+/** Refuses the streaming fields for an operation or key that is not streamed. */
+export function noStreaming(req: { initIndicator?: boolean; correlationValue?: Uint8Array }) {
+  if (req.initIndicator === true || req.correlationValue !== undefined) {
+    throw new KmipError(ResultReason.FeatureNotSupported, 'streamed requests need a symmetric key');
+  }
+}
+
 /**
  * Resolves a request to its processing state: a new one for a single request or the start of a
  * stream, the stored one for a continuation. The stream is closed on its final request; the

@@ -7,8 +7,8 @@ import { cryptographicParametersField } from '../kmip/cryptographic-parameters.j
 import { bool, bytes, opt, struct, text, versions } from '../kmip/schema.js';
 import { CryptographicUsageMask, Operation, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
-import { streamedOutput, streamStep, streamUid, usableKey } from './crypto-usage.js';
-import { isSymmetric, keyCipher, noStreaming } from './encrypt.js';
+import { noStreaming, streamedOutput, streamStep, streamUid, usableKey } from './crypto-usage.js';
+import { isSymmetric, keyCipher } from './encrypt.js';
 import { applyOneTimePad, isOneTimePad } from './one-time-pad.js';
 import { targetUid } from './target.js';
 

@@ -17,6 +17,7 @@ import { CryptographicUsageMask, Operation, ResultReason, Tag } from '../ttlv/sp
 import { operation } from './context.js';
 import {
   consumeUsage,
+  noStreaming,
   streamedOutput,
   streamStep,
   streamUid,
@@ -66,12 +67,6 @@ export function keyCipher(
 
 export function isSymmetric(object: StructureItem): boolean {
   return object.tag === Tag.SymmetricKey;
-}
-
-export function noStreaming(req: { initIndicator?: boolean; correlationValue?: Uint8Array }) {
-  if (req.initIndicator === true || req.correlationValue !== undefined) {
-    throw new KmipError(ResultReason.FeatureNotSupported, 'streamed requests need a symmetric key');
-  }
 }
 
 export const encrypt = operation({

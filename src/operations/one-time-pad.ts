@@ -7,8 +7,7 @@
 import { KmipError } from '../errors.js';
 import { bytesOf, childOf } from '../kmip/items.js';
 import { CryptographicAlgorithm, ResultReason, Tag } from '../ttlv/spec/generated.js';
-import type { UsableKey } from './crypto-usage.js';
-import { noStreaming } from './encrypt.js';
+import { noStreaming, type UsableKey } from './crypto-usage.js';
 
 export function isOneTimePad(key: UsableKey): boolean {
   return key.algorithm === CryptographicAlgorithm.OneTimePad;

@@ -14,8 +14,7 @@ import { bool, bytes, opt, struct, text, versions } from '../kmip/schema.js';
 import type { StructureItem } from '../ttlv/item.js';
 import { CryptographicUsageMask, Operation, ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
-import { consumeUsage, streamStep, streamUid, usableKey } from './crypto-usage.js';
-import { noStreaming } from './encrypt.js';
+import { consumeUsage, noStreaming, streamStep, streamUid, usableKey } from './crypto-usage.js';
 import { targetUid } from './target.js';
 
 const SignRequest = struct({

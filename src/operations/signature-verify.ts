@@ -18,8 +18,7 @@ import {
   ValidityIndicator,
 } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
-import { streamStep, streamUid, usableKey } from './crypto-usage.js';
-import { noStreaming } from './encrypt.js';
+import { noStreaming, streamStep, streamUid, usableKey } from './crypto-usage.js';
 import { requireKeyObject } from './sign.js';
 import { targetUid } from './target.js';
 
