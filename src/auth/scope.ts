@@ -6,14 +6,36 @@ import type { LocateFilter } from '../store/object-store.js';
 import { ObjectType } from '../ttlv/spec/generated.js';
 import { authOf, callerGrantees, GRANT_ENTRY, grantEntryValue } from './access.js';
 
-/** Matching uids in insertion order, as ObjectStore.locate answers. */
+/** Which matches Locate answers: newest first, `offset` skipped, at most `limit`. */
+export interface LocatePage {
+  offset: number;
+  limit: number;
+  /** Also count every match (Located Items); costs a pass over all of them. */
+  countAll: boolean;
+}
+
+/**
+ * The page of matching uids, newest first, and the number of all matches when asked. Only the
+ * first offset + limit matches of each scope are read unless every match must be counted.
+ */
 export async function locateScope(
   ctx: OperationContext,
   filters: LocateFilter[],
-): Promise<string[]> {
-  if (ctx.isAdmin) return ctx.store.locate({ filters });
+  page: LocatePage,
+): Promise<{ uids: string[]; total?: number }> {
+  if (ctx.isAdmin) {
+    const [uids, total] = await Promise.all([
+      ctx.store.locate({ filters, newestFirst: true, offset: page.offset, limit: page.limit }),
+      page.countAll ? ctx.store.countMatches({ filters }) : undefined,
+    ]);
+    return { uids, total };
+  }
   const auth = authOf(ctx);
-  const owned = await ctx.store.locate({ owner: auth.principal, filters });
+  // Every match when they must be counted; else the head of each scope covers the merged page.
+  const head = page.countAll ? undefined : page.offset + page.limit;
+  const scoped = (q: { owner?: string; filters: LocateFilter[] }) =>
+    ctx.store.locate({ ...q, newestFirst: true, limit: head });
+  const owned = await scoped({ owner: auth.principal, filters });
   const extra: LocateFilter[][] = callerGrantees(auth).map((g) => [
     ...filters,
     { name: GRANT_ENTRY, op: 'eq', value: grantEntryValue(g, 'Locate') },
@@ -28,18 +50,24 @@ export async function locateScope(
   const seen = new Set(owned);
   const granted: string[] = [];
   for (const f of extra) {
-    for (const uid of await ctx.store.locate({ filters: f })) {
+    for (const uid of await scoped({ filters: f })) {
       if (!seen.has(uid)) {
         seen.add(uid);
         granted.push(uid);
       }
     }
   }
-  if (granted.length === 0) return owned;
-  // Several scopes merged: back into creation order (the stores' insertion order).
-  const created = new Map<string, number>();
-  for (const uid of [...owned, ...granted]) {
-    created.set(uid, (await ctx.store.get(uid))?.createdAt ?? 0);
+  let all = owned;
+  if (granted.length > 0) {
+    // Several scopes merged: back into creation order, newest first.
+    const created = new Map<string, number>();
+    for (const uid of [...owned, ...granted]) {
+      created.set(uid, (await ctx.store.get(uid))?.createdAt ?? 0);
+    }
+    all = [...owned, ...granted].sort((a, b) => created.get(b)! - created.get(a)!);
   }
-  return [...owned, ...granted].sort((a, b) => created.get(a)! - created.get(b)!);
+  return {
+    uids: all.slice(page.offset, page.offset + page.limit),
+    total: page.countAll ? all.length : undefined,
+  };
 }

@@ -10,6 +10,7 @@ import { DEFAULT_CHECKPOINT_EVERY } from '../audit/file-log.js';
 import { usersCommand } from '../auth/users-command.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
+import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
 import { initPki } from '../pki/dev-pki.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 import { startKmipd } from '../server/kmipd.js';
@@ -133,6 +134,13 @@ await yargs(hideBin(process.argv))
           default: DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs / 1000,
           describe: 'Seconds a TLS handshake may take, counted from the TCP accept',
         })
+        .option('max-locate-items', {
+          type: 'number',
+          default: DEFAULT_MAX_LOCATE_ITEMS,
+          describe:
+            'Most identifiers one Locate answers, whatever its Maximum Items; clients page ' +
+            'past it with Offset Items (KMIP 1.3+)',
+        })
         .option('log-level', {
           choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
           default: 'info' as const,
@@ -180,6 +188,9 @@ await yargs(hideBin(process.argv))
             throw new Error('--https-port must be 0-65535');
           if (a['https-host'] !== undefined && hp === undefined)
             throw new Error('--https-host needs --https-port');
+          const most = a['max-locate-items'];
+          if (!Number.isInteger(most) || most < 1)
+            throw new Error('--max-locate-items must be a positive integer');
           const every = a['audit-checkpoint-every'];
           if (!Number.isInteger(every) || every < 1)
             throw new Error('--audit-checkpoint-every must be a positive integer');
@@ -237,6 +248,7 @@ await yargs(hideBin(process.argv))
           audit: auditConfig(a['audit-log'], a['audit-key-file'], a['audit-checkpoint-every']),
           tlsMinVersion: a['tls-min-version'],
           tlsCiphers: a['tls-ciphers'],
+          maxLocateItems: a['max-locate-items'],
           ...(await serveExtras(a)),
         });
       } catch (err) {

@@ -3,6 +3,7 @@
 // environment and `kmipd config check` read this table; test/config checks that it names every
 // flag `kmipd serve --help` shows and that the defaults agree with the command line's.
 
+import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 
 export type OptionType =
@@ -76,6 +77,11 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     key: 'handshake-timeout',
     type: { kind: 'number', min: 0 },
     default: DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs / 1000,
+  },
+  {
+    key: 'max-locate-items',
+    type: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
+    default: DEFAULT_MAX_LOCATE_ITEMS,
   },
   { key: 'log-level', type: { kind: 'choice', choices: LOG_LEVELS }, default: 'info' },
   {

@@ -34,7 +34,15 @@ export interface OperationContext {
   readonly ticket?: TicketClaims;
   /** The CA Certify and Re-certify sign with; absent: Feature Not Supported. */
   readonly ca?: CertificateAuthority;
+  /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS. */
+  readonly maxLocateItems?: number;
 }
+
+/**
+ * Locate answers at most this many identifiers unless configured otherwise: a Locate matching
+ * every object of a large store would otherwise build an answer of megabytes on the event loop.
+ */
+export const DEFAULT_MAX_LOCATE_ITEMS = 1000;
 
 export interface OperationHandler<Req, Res> {
   readonly request: StructSchema<Req>;

@@ -1,7 +1,8 @@
 // KMIP 2.1 §6.1.27 Locate (KMIP 1.4 §4.9): objects of the caller whose attributes match every
 // attribute given. Two instances of a date attribute are a range (inclusive); one instance,
 // or any other attribute, must be equal. Results come in a stable order, newest first;
-// Offset Items skips, Maximum Items caps, Located Items (1.3+) counts all matches.
+// Offset Items skips, Maximum Items caps, Located Items (1.3+) counts all matches. The server
+// answers at most --max-locate-items identifiers (default 1,000) whatever Maximum Items asks.
 
 import { locateScope } from '../auth/scope.js';
 import { KmipError } from '../errors.js';
@@ -12,7 +13,7 @@ import { indexEntries } from '../objects/repository.js';
 import type { LocateFilter } from '../store/object-store.js';
 import { ItemType } from '../ttlv/item.js';
 import { ResultReason, State, StorageStatusMask, Tag } from '../ttlv/spec/generated.js';
-import { operation } from './context.js';
+import { DEFAULT_MAX_LOCATE_ITEMS, operation } from './context.js';
 
 const LocateRequest = struct({
   maximumItems: opt(int(Tag.MaximumItems)),
@@ -84,15 +85,16 @@ export const locate = operation({
     if (!filters.some((f) => f.name === 'State')) {
       filters.push({ name: 'State', op: 'range', min: LIVE_STATES.min, max: LIVE_STATES.max });
     }
-    // The caller's own objects, and those granted to it for Locate (src/auth/scope.ts).
-    const all = await locateScope(ctx, filters);
-    // Newest first, as the KMIP test cases order them (TC-OFFSET-1-14); Located Items is
-    // answered when the client pages with Offset Items.
-    all.reverse();
-    const page = all.slice(offset, max === undefined ? undefined : offset + max);
-    return {
-      locatedItems: req.offsetItems === undefined ? undefined : all.length,
-      uniqueIdentifiers: page,
-    };
+    // The caller's own objects, and those granted to it for Locate (src/auth/scope.ts), newest
+    // first as the KMIP test cases order them (TC-OFFSET-1-14). The server's cap bounds every
+    // answer (Maximum Items: "the server MAY return fewer"); Located Items, answered when the
+    // client pages with Offset Items, counts every match so the client can page past the cap.
+    const cap = ctx.maxLocateItems ?? DEFAULT_MAX_LOCATE_ITEMS;
+    const { uids, total } = await locateScope(ctx, filters, {
+      offset,
+      limit: Math.min(max ?? cap, cap),
+      countAll: req.offsetItems !== undefined,
+    });
+    return { locatedItems: total, uniqueIdentifiers: uids };
   },
 });

@@ -79,6 +79,8 @@ export interface KmipdConfig {
   tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list of the KMIP port; default Node's. */
   tlsCiphers?: string;
+  /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS (1,000). */
+  maxLocateItems?: number;
 }
 
 export interface Kmipd {
@@ -163,6 +165,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     newUid: config.newUid,
     audit: auditLog,
     ca: certificateAuthority,
+    maxLocateItems: config.maxLocateItems,
   });
   let server: RunningServer;
   try {

@@ -66,6 +66,8 @@ export interface MessageLayerOptions {
   ca?: CertificateAuthority;
   /** Operations everyone may run on objects of a type (src/auth/access.ts); default none. */
   typePolicies?: TypePolicies;
+  /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS (1,000). */
+  maxLocateItems?: number;
 }
 
 export interface Peer {
@@ -191,6 +193,7 @@ export class MessageLayer {
       tickets,
       ticket,
       ca: this.opts.ca,
+      maxLocateItems: this.opts.maxLocateItems,
     };
     const auth: RequestAuth = {
       principal: peer.identity,

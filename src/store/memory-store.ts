@@ -92,20 +92,32 @@ export class MemoryStore implements ObjectStore {
   }
 
   async locate(q: LocateQuery): Promise<string[]> {
-    const objects = this.open();
     validateQuery(q);
     const offset = q.offset ?? 0;
     const end = q.limit === undefined ? Number.POSITIVE_INFINITY : offset + q.limit;
     const out: string[] = [];
     let matched = 0;
-    for (const obj of objects.values()) {
+    for (const obj of this.matching(q)) {
       if (matched >= end) break;
-      if (q.owner !== undefined && obj.owner !== q.owner) continue;
-      if (!q.filters.every((f) => obj.index.some((e) => entryMatches(e, f)))) continue;
       if (matched >= offset) out.push(obj.uid);
       matched++;
     }
     return out;
+  }
+
+  async countMatches(q: LocateQuery): Promise<number> {
+    validateQuery(q);
+    let n = 0;
+    for (const _ of this.matching(q)) n++;
+    return n;
+  }
+
+  private *matching(q: LocateQuery): Generator<StoredObject> {
+    const all = this.open().values();
+    for (const obj of q.newestFirst ? [...all].reverse() : all) {
+      if (q.owner !== undefined && obj.owner !== q.owner) continue;
+      if (q.filters.every((f) => obj.index.some((e) => entryMatches(e, f)))) yield obj;
+    }
   }
 
   async count(): Promise<number> {

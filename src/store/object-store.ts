@@ -57,6 +57,8 @@ export interface LocateQuery {
   filters: LocateFilter[];
   offset?: number;
   limit?: number;
+  /** Newest (last inserted) first; default oldest first. Offset and limit count in this order. */
+  newestFirst?: boolean;
 }
 
 /** Where an object's material sits in the (kekId, uid) order that KEK rotation walks. */
@@ -98,6 +100,8 @@ export interface ObjectStore {
   remove(uid: string): Promise<boolean>;
   /** Matching uids in insertion order. */
   locate(q: LocateQuery): Promise<string[]>;
+  /** How many objects match the query's owner and filters (its offset and limit ignored). */
+  countMatches(q: LocateQuery): Promise<number>;
   count(): Promise<number>;
   /**
    * Objects that hold material (destroyed ones do not), ordered by kekId, then uid, both

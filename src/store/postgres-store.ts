@@ -162,7 +162,7 @@ class LocateSql {
  * out once. Parameters are sent with each query (unnamed statements), so plans see the
  * actual values rather than a generic guess.
  */
-function locateSql(q: LocateQuery): { sql: string; params: Param[] } {
+function locateSql(q: LocateQuery, count = false): { sql: string; params: Param[] } {
   const b = new LocateSql();
   const where: string[] = [];
   if (q.owner !== undefined) where.push(`o.owner = ${b.param(q.owner)}`);
@@ -170,9 +170,11 @@ function locateSql(q: LocateQuery): { sql: string; params: Param[] } {
     where.push(`o.seq IN (SELECT i.seq FROM object_index i WHERE ${b.filter(f)})`);
   }
   const cond = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+  if (count) return { sql: `SELECT count(*)::int AS n FROM objects o${cond}`, params: b.params };
   const limit = b.param(q.limit ?? null);
   const offset = b.param(q.offset ?? 0);
-  const sql = `SELECT o.uid FROM objects o${cond} ORDER BY o.seq LIMIT ${limit}::int8 OFFSET ${offset}::int8`;
+  const order = q.newestFirst ? 'o.seq DESC' : 'o.seq';
+  const sql = `SELECT o.uid FROM objects o${cond} ORDER BY ${order} LIMIT ${limit}::int8 OFFSET ${offset}::int8`;
   return { sql, params: b.params };
 }
 
@@ -323,6 +325,14 @@ export class PostgresStore implements ObjectStore {
     const { sql, params } = locateSql(q);
     const res = await pool.query<{ uid: string }>(sql, params);
     return res.rows.map((r) => r.uid);
+  }
+
+  async countMatches(q: LocateQuery): Promise<number> {
+    const pool = this.open();
+    validateQuery(q);
+    const { sql, params } = locateSql(q, true);
+    const res = await pool.query<{ n: number }>(sql, params);
+    return res.rows[0]!.n;
   }
 
   /** The plan PostgreSQL picks for a Locate query (EXPLAIN text lines). */

@@ -411,7 +411,8 @@ export class SqliteStore implements ObjectStore {
    * the name indexes there, where a range would scan all its matches per candidate). Unary
    * + on owner likewise keeps its index out unless the owner drives.
    */
-  private locateSql(q: LocateQuery): { sql: string; params: Param[] } {
+  /** The Locate query, ordered and paged; `count` asks for the number of matches instead. */
+  private locateSql(q: LocateQuery, count = false): { sql: string; params: Param[] } {
     const filters = q.filters;
     const driver = this.chooseDriver(q);
     const where: string[] = [];
@@ -442,7 +443,9 @@ export class SqliteStore implements ObjectStore {
     });
     const cond = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
     const group = lead?.op === 'eq' ? ' GROUP BY d.seq' : '';
-    const sql = `SELECT o.uid FROM ${from}${cond}${group} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const matches = `SELECT o.uid FROM ${from}${cond}${group}`;
+    if (count) return { sql: `SELECT count(*) FROM (${matches})`, params };
+    const sql = `${matches} ORDER BY ${order}${q.newestFirst ? ' DESC' : ''} LIMIT ? OFFSET ?`;
     params.push(q.limit ?? -1, q.offset ?? 0);
     return { sql, params };
   }
@@ -465,6 +468,15 @@ export class SqliteStore implements ObjectStore {
         .pluck()
         .all(...params) as string[];
     })();
+  }
+
+  async countMatches(q: LocateQuery): Promise<number> {
+    validateQuery(q);
+    this.open();
+    const { sql, params } = this.locateSql(q, true);
+    return this.prepared(sql)
+      .pluck()
+      .get(...params) as number;
   }
 
   async count(): Promise<number> {

@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { childOf, item, textOf } from '../../src/kmip/items.js';
+import { openMemoryStore } from '../../src/store/memory-store.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
 import {
   CryptographicAlgorithm,
@@ -288,6 +289,33 @@ describe('Locate', () => {
     const admin = testServer({ store: s.store, admins: ['root'] });
     const all = await op(admin, '2.1', Operation.Locate, [], 'root');
     expect(payloadOf(all).filter((i) => i.tag === Tag.UniqueIdentifier)).toHaveLength(5);
+  });
+
+  it('answers at most the server cap; Offset Items pages past it and counts every match', async () => {
+    const store = openMemoryStore();
+    const s = testServer({ store, maxLocateItems: 3, admins: ['root'] });
+    const uids: string[] = [];
+    for (let i = 0; i < 7; i++) uids.push(await create(s, '2.1', i % 2 ? 'bob' : 'alice'));
+    const newest = [...uids].reverse();
+    const ids = (r: Awaited<ReturnType<typeof op>>) =>
+      payloadOf(r)
+        .filter((i) => i.tag === Tag.UniqueIdentifier)
+        .map(textOf);
+    for (const [who, mine] of [
+      ['root', newest],
+      ['alice', newest.filter((_, i) => i % 2 === 0)],
+    ] as const) {
+      const capped = await op(s, '2.1', Operation.Locate, [], who);
+      expect(ids(capped)).toEqual(mine.slice(0, 3));
+      expect(find(payloadOf(capped), Tag.LocatedItems)).toBeUndefined();
+      const asked = await op(s, '2.1', Operation.Locate, [item.int(Tag.MaximumItems, 50)], who);
+      expect(ids(asked)).toEqual(mine.slice(0, 3));
+      const next = await op(s, '2.1', Operation.Locate, [item.int(Tag.OffsetItems, 3)], who);
+      expect(ids(next)).toEqual(mine.slice(3, 6));
+      expect(find(payloadOf(next), Tag.LocatedItems)?.value).toBe(mine.length);
+      const fewer = await op(s, '2.1', Operation.Locate, [item.int(Tag.MaximumItems, 1)], who);
+      expect(ids(fewer)).toEqual(mine.slice(0, 1));
+    }
   });
 });
 

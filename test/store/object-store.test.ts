@@ -422,6 +422,28 @@ describe.each([
       ).toEqual(['u9']);
     });
 
+    it('newest first reverses the order before offset and limit apply', async () => {
+      const type2 = [{ name: 'ObjectType', op: 'eq', value: 2 } as const];
+      expect(await q(type2, { newestFirst: true })).toEqual(['u5', 'u2', 'u1', 'u3']);
+      expect(await q(type2, { newestFirst: true, offset: 1, limit: 2 })).toEqual(['u2', 'u1']);
+      expect(await q([], { newestFirst: true, limit: 2 })).toEqual(['u5', 'u2']);
+      expect(
+        await q([{ name: 'Date', op: 'range', min: 150 }], { newestFirst: true, owner: 'alice' }),
+      ).toEqual(['u9', 'u3']);
+    });
+
+    it('counts every match, whatever the page', async () => {
+      const count = (filters: LocateQuery['filters'], extra: Partial<LocateQuery> = {}) =>
+        store.countMatches({ filters, ...extra });
+      expect(await count([])).toBe(5);
+      expect(await count([{ name: 'ObjectType', op: 'eq', value: 2 }], { limit: 1 })).toBe(4);
+      expect(await count([{ name: 'Name', op: 'eq', value: 'web' }])).toBe(2);
+      expect(await count([{ name: 'Date', op: 'range', min: 150 }], { owner: 'bob' })).toBe(1);
+      expect(await count([{ name: 'Name', op: 'eq', value: 'none' }])).toBe(0);
+      await store.insert(obj('twice', { index: [e('Name', 'web'), e('Name', 'web')] }));
+      expect(await count([{ name: 'Name', op: 'eq', value: 'web' }])).toBe(3);
+    });
+
     it('keeps insertion order after updates', async () => {
       await store.update(obj('u3', { index: [e('ObjectType', 2), e('Date', 1n)] }), 1);
       expect(await q([{ name: 'ObjectType', op: 'eq', value: 2 }])).toEqual([
