@@ -8,7 +8,7 @@
 // when and how the client made it (both "set by the server or the client" on Register; TC-MDO-2,
 // TC-RNG-ATTR-1). Each attribute is shown only to clients whose version defines it.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Attribute } from '../kmip/attributes.js';
 import { dateOf, item } from '../kmip/items.js';
 import type { OperationContext } from '../operations/context.js';
@@ -26,6 +26,7 @@ import { tagName } from '../ttlv/spec/index.js';
 import { CERTIFICATE_FORMAT, type DigestSource, digestItem } from './digest.js';
 import { isMetadataOnly } from './key-value.js';
 import { attr, type ManagedObject } from './managed-object.js';
+import { timeOrderedUid } from './uid.js';
 
 const SERVER_MAINTAINED = new Set([
   'UniqueIdentifier',
@@ -97,7 +98,7 @@ function initialState(list: readonly Attribute[], now: bigint): number {
 }
 
 export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): ManagedObject {
-  const uid = spec.uid ?? ctx.newUid?.() ?? randomUUID();
+  const uid = spec.uid ?? ctx.newUid?.() ?? timeOrderedUid();
   const derived = spec.derived ?? [];
   const derivedNames = new Set(derived.map((a) => a.name));
   const clientSet = (a: Attribute) => spec.registered === true && SET_ON_REGISTER.has(a.name);

@@ -13,6 +13,12 @@
 // changes it. Writes are synchronous functions of the database, so running one again gives
 // the result it would have had. Writes in a batch see the effects of the ones before them,
 // exactly as if they had run serially. A failed COMMIT fails every write of the batch.
+//
+// Another process may hold the write lock (a second `kmipd serve --workers` worker, a backup).
+// SQLite's busy handler would sleep on the event loop until it is free; BEGIN IMMEDIATE
+// instead runs without one, and a busy database puts the batch back at the head of the queue
+// for a retry 1 ms later, while the loop serves other requests and more writes join the batch.
+// After `busyTimeoutMs` of retries the batch fails with SQLite's busy error.
 
 import type { Database, Statement } from 'better-sqlite3';
 
@@ -21,6 +27,9 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
+
+/** Milliseconds between attempts to take a write lock another connection holds. */
+const BUSY_RETRY_MS = 1;
 
 interface Outcome {
   p: Pending;
@@ -31,12 +40,18 @@ interface Outcome {
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  /** When the first attempt of the batch now waiting for the lock found it busy. */
+  private busySince: number | undefined;
   private readonly sql: Record<
     'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo',
     Statement
   >;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly busyTimeoutMs = 5000,
+  ) {
     this.sql = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -52,7 +67,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       // setImmediate runs after the poll phase: every request read in this turn gets queued.
-      this.scheduled ??= setImmediate(() => this.flush());
+      if (this.retry === undefined) this.scheduled ??= setImmediate(() => this.flush());
     });
   }
 
@@ -61,25 +76,63 @@ export class GroupCommit {
     return this.queue.length;
   }
 
-  /** Commits what is queued now (also called before the connection closes). */
-  flush(): void {
+  /**
+   * Commits what is queued now. Before the connection closes (`wait`), a lock another process
+   * holds is waited for on the spot, as SQLite's busy handler does, up to busyTimeoutMs.
+   */
+  flush(opts: { wait?: boolean } = {}): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    if (this.retry !== undefined) clearTimeout(this.retry);
     this.scheduled = undefined;
+    this.retry = undefined;
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    if (!opts.wait && !this.begin(batch)) return;
+    if (opts.wait) {
+      try {
+        this.sql.begin.run();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+    }
+    this.busySince = undefined;
     if (!this.runPlain(batch)) this.runWithSavepoints(batch);
   }
 
-  /** One transaction, no savepoints; false (nothing settled, all rolled back) when a write threw. */
-  private runPlain(batch: Pending[]): boolean {
-    const values: unknown[] = [];
+  /**
+   * BEGIN IMMEDIATE without waiting. False when the batch is not to run now: it failed, or the
+   * lock is busy and the batch is queued again for a retry.
+   */
+  private begin(batch: Pending[]): boolean {
+    // PRAGMA busy_timeout takes effect when prepared, so it cannot be a cached statement.
+    this.db.pragma('busy_timeout = 0');
     try {
       this.sql.begin.run();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
       return true;
+    } catch (err) {
+      const now = Date.now();
+      this.busySince ??= now;
+      if (!isBusy(err) || now - this.busySince >= this.busyTimeoutMs) {
+        this.busySince = undefined;
+        for (const p of batch) p.reject(err);
+        return false;
+      }
+      this.queue = [...batch, ...this.queue];
+      this.retry = setTimeout(() => this.flush(), BUSY_RETRY_MS);
+      return false;
+    } finally {
+      this.db.pragma(`busy_timeout = ${Math.trunc(this.busyTimeoutMs)}`);
     }
+  }
+
+  /**
+   * The batch in the transaction already begun, no savepoints; false (nothing settled, all
+   * rolled back) when a write threw.
+   */
+  private runPlain(batch: Pending[]): boolean {
+    const values: unknown[] = [];
     try {
       for (const p of batch) values.push(p.work());
     } catch {
@@ -143,4 +196,9 @@ export class GroupCommit {
       else o.p.reject(o.value);
     }
   }
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

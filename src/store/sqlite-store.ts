@@ -26,10 +26,16 @@ import { MIGRATIONS, type Migration, migrate } from './sqlite-migrations.js';
 
 export const SQLITE_FILE_NAME = 'objects.sqlite';
 
+/** How long a write waits for another process's write lock unless told otherwise. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 export interface SqliteStoreOptions {
   /** Directory holding the database; created with mode 0700 when missing. */
   path: string;
-  /** Milliseconds a writer waits for another process's lock. */
+  /**
+   * Milliseconds a write waits for another process's lock (default 5,000); group commits retry
+   * without blocking the event loop meanwhile (src/store/group-commit.ts).
+   */
   busyTimeoutMs?: number;
   /** Schema migrations to apply; tests pass older or newer lists. */
   migrations?: readonly Migration[];
@@ -130,7 +136,7 @@ export class SqliteStore implements ObjectStore {
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
-      this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
       // Every object adds ~20 index rows at random places of the name indexes (uids,
       // digests); SQLite's 2 MiB default page cache misses on them from ~10k objects on.
       this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
@@ -178,7 +184,7 @@ export class SqliteStore implements ObjectStore {
         .safeIntegers(true),
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
-    this.writes = new GroupCommit(db);
+    this.writes = new GroupCommit(db, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     this.readObject = db.transaction((uid: string, index: boolean) => this.readOne(uid, index));
   }
 
@@ -521,7 +527,7 @@ export class SqliteStore implements ObjectStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    this.writes.flush();
+    this.writes.flush({ wait: true });
     this.cache.clear();
     this.db.close();
   }

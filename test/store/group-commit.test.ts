@@ -195,4 +195,49 @@ describe('SQLite group commit', () => {
     expect(db.prepare('SELECT k FROM t ORDER BY k').pluck().all()).toEqual(['a', 'c']);
     db.close();
   });
+
+  it("waits for another process's write lock without blocking the event loop", async () => {
+    const other = new BetterSqlite3(join(dir, SQLITE_FILE_NAME));
+    try {
+      other.prepare('BEGIN IMMEDIATE').run();
+      let settled = false;
+      const write = store.insert(obj('late')).then(() => {
+        settled = true;
+      });
+      // Timers keep firing while the write waits: the loop is free.
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 2);
+      await new Promise((r) => setTimeout(r, 60));
+      clearInterval(timer);
+      expect(ticks).toBeGreaterThan(5);
+      expect(settled).toBe(false);
+      expect(committed('late')).toBeUndefined();
+      // Writes queued meanwhile join the same retry.
+      const more = store.insert(obj('later'));
+      other.prepare('COMMIT').run();
+      await Promise.all([write, more]);
+      expect(committed('late')).toEqual({ state: 1, revision: 1 });
+      expect(committed('later')).toEqual({ state: 1, revision: 1 });
+    } finally {
+      other.close();
+    }
+  });
+
+  it("fails the waiting writes with SQLite's busy error after the busy timeout", async () => {
+    const other = new BetterSqlite3(join(dir, SQLITE_FILE_NAME));
+    const impatient = await openSqliteStore({ path: dir, busyTimeoutMs: 50 });
+    try {
+      other.prepare('BEGIN IMMEDIATE').run();
+      const started = Date.now();
+      await expect(impatient.insert(obj('never'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+      other.prepare('ROLLBACK').run();
+      await impatient.insert(obj('after'));
+      expect(committed('after')).toEqual({ state: 1, revision: 1 });
+      expect(committed('never')).toBeUndefined();
+    } finally {
+      other.close();
+      await impatient.close();
+    }
+  });
 });
