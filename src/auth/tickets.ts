@@ -47,12 +47,44 @@ export interface TicketClaims {
   rights?: Right[];
 }
 
+/**
+ * What one process of a `kmipd serve --workers` cluster tells the others, so that a ticket
+ * issued, used or logged out on one worker counts on every worker (src/server/cluster.ts).
+ */
+export type TicketEvent =
+  | { kind: 'use'; id: string; expires: number }
+  | { kind: 'revoke'; id: string; expires: number }
+  | { kind: 'rekey'; key: string };
+
 export class TicketBook {
-  private key = randomBytes(32);
+  private key: Buffer;
   private readonly revoked = new Map<string, number>();
   private readonly used = new Map<string, { count: number; expires: number }>();
+  /** Receives every change the other workers of a cluster must apply; absent alone. */
+  onEvent?: (e: TicketEvent) => void;
 
-  constructor(private readonly maxTracked = MAX_TRACKED_TICKETS) {}
+  constructor(
+    private readonly maxTracked = MAX_TRACKED_TICKETS,
+    key?: Buffer,
+  ) {
+    this.key = key ?? randomBytes(32);
+  }
+
+  /** Applies another worker's change (TicketEvent) without telling anyone else. */
+  apply(e: TicketEvent): void {
+    if (e.kind === 'rekey') {
+      this.key = Buffer.from(e.key, 'hex');
+      this.revoked.clear();
+      this.used.clear();
+    } else if (e.kind === 'revoke') {
+      this.revoked.set(e.id, e.expires);
+      this.used.delete(e.id);
+    } else {
+      const entry = this.used.get(e.id) ?? { count: 0, expires: e.expires };
+      entry.count += 1;
+      this.used.set(e.id, entry);
+    }
+  }
 
   /** Issues a ticket for `identity`; `leaseSeconds` 0 or absent takes the default. */
   issue(
@@ -107,6 +139,7 @@ export class TicketBook {
     if (!this.used.has(claims.id)) this.track(this.used, (v) => v.expires, now);
     entry.count += 1;
     this.used.set(claims.id, entry);
+    this.onEvent?.({ kind: 'use', id: claims.id, expires: claims.expires });
   }
 
   /** Logout: the ticket is refused from now until it expires. */
@@ -114,6 +147,7 @@ export class TicketBook {
     this.track(this.revoked, (v) => v, now);
     this.revoked.set(claims.id, claims.expires);
     this.used.delete(claims.id);
+    this.onEvent?.({ kind: 'revoke', id: claims.id, expires: claims.expires });
   }
 
   /** Makes room for one entry: drops expired ones, or replaces the key when none has expired. */
@@ -124,6 +158,7 @@ export class TicketBook {
     this.key = randomBytes(32);
     this.revoked.clear();
     this.used.clear();
+    this.onEvent?.({ kind: 'rekey', key: this.key.toString('hex') });
   }
 
   private mac(body: Buffer): Buffer {
@@ -136,6 +171,12 @@ let processBook: TicketBook | undefined;
 /** The tickets of this process: one HMAC key for every listener (TTLV, HTTPS). */
 export function processTickets(): TicketBook {
   processBook ??= new TicketBook();
+  return processBook;
+}
+
+/** A cluster worker's ticket book: the key all workers share (src/server/cluster.ts). */
+export function useSharedTickets(key: Buffer): TicketBook {
+  processBook = new TicketBook(MAX_TRACKED_TICKETS, key);
   return processBook;
 }
 

@@ -12,8 +12,18 @@ import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
 import { initPki } from '../pki/dev-pki.js';
+import {
+  announceWorkerReady,
+  isClusterWorker,
+  joinCluster,
+  MAX_WORKERS,
+  runPrimary,
+  type WorkerSetup,
+  workerAuditPath,
+  workerShare,
+} from '../server/cluster.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
-import { startKmipd } from '../server/kmipd.js';
+import { type KmipdConfig, startKmipd } from '../server/kmipd.js';
 import { installLastResortHandlers } from '../server/tls-server.js';
 import { exportCommand, importCommand } from './commands-kmipd/backup.js';
 import {
@@ -25,6 +35,16 @@ import {
 } from './commands-kmipd/config.js';
 import { doctorCommand } from './commands-kmipd/doctor.js';
 import { kekCommand, withKekOptions } from './commands-kmipd/kek.js';
+
+/** Worker N of a cluster serves its admin port at admin-port + N - 1 (any free one for 0). */
+function workerExtras(
+  extras: Partial<KmipdConfig>,
+  worker: WorkerSetup | undefined,
+): Partial<KmipdConfig> {
+  const admin = extras.admin;
+  if (worker === undefined || admin === undefined || admin.port === 0) return extras;
+  return { ...extras, admin: { ...admin, port: admin.port + worker.index - 1 } };
+}
 
 function fail(message: string): never {
   process.stderr.write(`kmipd: ${message}\n`);
@@ -141,6 +161,14 @@ await yargs(hideBin(process.argv))
             'Most identifiers one Locate answers, whatever its Maximum Items; clients page ' +
             'past it with Offset Items (KMIP 1.3+)',
         })
+        .option('workers', {
+          type: 'number',
+          default: 1,
+          describe:
+            `Server processes sharing the port and the store (1-${MAX_WORKERS}; sqlite or ` +
+            'postgres). Each keeps its own audit file (.wN beside the first) and its share of ' +
+            'the connection caps; see docs/cluster.md',
+        })
         .option('log-level', {
           choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const,
           default: 'info' as const,
@@ -188,6 +216,13 @@ await yargs(hideBin(process.argv))
             throw new Error('--https-port must be 0-65535');
           if (a['https-host'] !== undefined && hp === undefined)
             throw new Error('--https-host needs --https-port');
+          const workers = a.workers;
+          if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)
+            throw new Error(`--workers must be an integer from 1 to ${MAX_WORKERS}`);
+          if (workers > 1 && (a.store === 'memory' || a.ephemeral))
+            throw new Error('--workers above 1 needs a shared store: sqlite or postgres');
+          if (workers > 1 && a['deterministic-ids'] !== undefined)
+            throw new Error('--deterministic-ids needs a single process (--workers 1)');
           const most = a['max-locate-items'];
           if (!Number.isInteger(most) || most < 1)
             throw new Error('--max-locate-items must be a positive integer');
@@ -207,10 +242,16 @@ await yargs(hideBin(process.argv))
       // Everything the server writes (database, WAL, key-encryption key, PKI) is private.
       process.umask(0o077);
       // Fixture mode keeps stdout for the one JSON line a test harness reads.
-      const log = pino(
+      const processLog = pino(
         { level: a['log-level'], base: { service: 'kmipd' } },
         pino.destination({ fd: a.ephemeral ? 2 : 1, sync: true }),
       );
+      if (a.workers > 1 && !isClusterWorker()) {
+        process.exit(await runPrimary(a.workers, processLog));
+      }
+      const worker = isClusterWorker() ? await joinCluster() : undefined;
+      const log = worker === undefined ? processLog : processLog.child({ worker: worker.index });
+      const share = (cap: number) => (worker === undefined ? cap : workerShare(cap, worker));
       const dataDir = resolve(a['data-dir']);
       // The audit file is on by default wherever objects outlive the process.
       const auditConfig = (file?: string, keyFile?: string, every?: number) => {
@@ -218,7 +259,8 @@ await yargs(hideBin(process.argv))
           file ?? (a.store === 'memory' || a.ephemeral ? 'off' : join(dataDir, 'audit.log'));
         if (path === 'off') return undefined;
         const key = keyFile ?? join(dataDir, 'audit-signing.key');
-        return { path: resolve(path), keyFile: resolve(key), checkpointEvery: every };
+        const own = worker === undefined ? resolve(path) : workerAuditPath(resolve(path), worker);
+        return { path: own, keyFile: resolve(key), checkpointEvery: every };
       };
       let kmipd: Awaited<ReturnType<typeof startKmipd>>;
       try {
@@ -240,8 +282,8 @@ await yargs(hideBin(process.argv))
           limits: {
             idleTimeoutMs: a['idle-timeout'] * 1000,
             maxMessageBytes: a['max-message-bytes'],
-            maxConnections: a['max-connections'],
-            maxConnectionsPerIdentity: a['max-connections-per-identity'],
+            maxConnections: share(a['max-connections']),
+            maxConnectionsPerIdentity: share(a['max-connections-per-identity']),
             handshakeTimeoutMs: a['handshake-timeout'] * 1000,
           },
           log,
@@ -249,7 +291,7 @@ await yargs(hideBin(process.argv))
           tlsMinVersion: a['tls-min-version'],
           tlsCiphers: a['tls-ciphers'],
           maxLocateItems: a['max-locate-items'],
-          ...(await serveExtras(a)),
+          ...workerExtras(await serveExtras(a), worker),
         });
       } catch (err) {
         fail(explain(err));
@@ -266,6 +308,8 @@ await yargs(hideBin(process.argv))
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      // A worker whose primary is gone has no one to relay tickets or replace it: it stops.
+      if (worker !== undefined) process.on('disconnect', () => void stop('primary gone'));
       installLastResortHandlers(log, () => kmipd.stop());
       if (a.ephemeral) announce(kmipd);
       const { address, port } = kmipd.server.address;
@@ -280,8 +324,16 @@ await yargs(hideBin(process.argv))
           httpsPort: kmipd.httpsServer?.address.port,
           ...listeningFields(kmipd, a.ephemeral),
         },
-        'listening',
+        // A cluster's primary says 'listening' once every worker is.
+        worker === undefined ? 'listening' : 'worker listening',
       );
+      if (worker !== undefined) {
+        announceWorkerReady({
+          port,
+          httpsPort: kmipd.httpsServer?.address.port,
+          adminPort: kmipd.admin?.address.port,
+        });
+      }
     },
   )
   .command(kekCommand)

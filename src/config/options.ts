@@ -4,6 +4,7 @@
 // flag `kmipd serve --help` shows and that the defaults agree with the command line's.
 
 import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
+import { MAX_WORKERS } from '../server/cluster.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../server/connection.js';
 
 export type OptionType =
@@ -83,6 +84,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     type: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
     default: DEFAULT_MAX_LOCATE_ITEMS,
   },
+  { key: 'workers', type: { kind: 'integer', min: 1, max: MAX_WORKERS }, default: 1 },
   { key: 'log-level', type: { kind: 'choice', choices: LOG_LEVELS }, default: 'info' },
   {
     key: 'tls-min-version',

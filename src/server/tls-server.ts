@@ -48,12 +48,19 @@ export interface RunningServer {
  * TLS session resumption (1.2 session tickets and IDs, 1.3 tickets) skips the certificate
  * exchange and signatures of a full handshake for clients that reconnect per call (Barbican).
  * Ticket keys are made once per process, so every listener of the process (and a restarted
- * one) honours the tickets it issued; a ticket never outlives the process. The session keeps
- * the client certificate, so a resumed connection has the identity of the full handshake
- * (for at most sessionTimeout, Node's 300 s). The session ID context is fixed rather than
- * Node's default, a hash of the command line.
+ * one) honours the tickets it issued; a ticket never outlives the process, and the workers of
+ * a cluster share the primary's keys. The session keeps the client certificate, so a resumed
+ * connection has the identity of the full handshake (for at most sessionTimeout, Node's
+ * 300 s). The session ID context is fixed rather than Node's default, a hash of the command
+ * line. TLS 1.2 session IDs live in one process; a cluster's clients resume by ticket.
  */
-const TICKET_KEYS = randomBytes(48);
+let ticketKeys: Buffer = randomBytes(48);
+
+/** The session ticket keys of a cluster, shared so that any worker resumes any session. */
+export function useSharedSessionTicketKeys(keys: Buffer): void {
+  if (keys.length !== 48) throw new Error('session ticket keys are 48 bytes');
+  ticketKeys = keys;
+}
 const SESSION_ID_CONTEXT = 'kmipd';
 
 export function identityOf(socket: tls.TLSSocket): string | undefined {
@@ -95,7 +102,7 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     rejectUnauthorized: true,
     minVersion: opts.minVersion ?? 'TLSv1.2',
     ciphers: opts.ciphers,
-    ticketKeys: TICKET_KEYS,
+    ticketKeys,
     sessionIdContext: SESSION_ID_CONTEXT,
     // Node's own timer only measures inactivity; the deadline set on 'connection' is absolute.
     handshakeTimeout: lim.handshakeTimeoutMs,
