@@ -23,7 +23,9 @@ const attr = (name: string, value: TtlvItem): TtlvItem =>
   s(Tag.Attribute, [t(Tag.AttributeName, name), { ...value, tag: Tag.AttributeValue } as TtlvItem]);
 
 function countItems(item: TtlvItem): number {
-  return item.type === ItemType.Structure ? 1 + item.value.reduce((n, c) => n + countItems(c), 0) : 1;
+  return item.type === ItemType.Structure
+    ? 1 + item.value.reduce((n, c) => n + countItems(c), 0)
+    : 1;
 }
 
 export function createRequest(): TtlvItem {
@@ -47,7 +49,10 @@ export function createRequest(): TtlvItem {
           ),
           attr(
             'Name',
-            s(0, [t(Tag.NameValue, 'volume-7f3a9c'), e(Tag.NameType, NameType.UninterpretedTextString)]),
+            s(0, [
+              t(Tag.NameValue, 'volume-7f3a9c'),
+              e(Tag.NameType, NameType.UninterpretedTextString),
+            ]),
           ),
           attr('Object Group', t(0, 'tenant-42')),
           attr('Activation Date', d(0, 1_700_000_000n)),

@@ -14,7 +14,7 @@
 // Writes results/server.json, results/REPORT.md and results/server-throughput.svg.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -38,10 +38,14 @@ export interface SuiteOptions {
   connections?: number[];
 }
 
-type TargetName = 'kmipd' | 'kmipd-memory' | 'pykmip' | 'echo';
+type TargetName = 'kmipd' | 'kmipd-workers' | 'kmipd-memory' | 'pykmip' | 'echo';
+
+/** Processes of the kmipd-workers target (`kmipd serve --workers`): one per core here. */
+const WORKERS = 2;
 
 const TARGET_LABELS: Record<TargetName, string> = {
   kmipd: 'kmipd (SQLite)',
+  'kmipd-workers': `kmipd (SQLite, --workers ${WORKERS})`,
   'kmipd-memory': 'kmipd (memory store)',
   pykmip: 'PyKMIP 0.10 server',
   echo: 'TLS echo floor',
@@ -88,7 +92,7 @@ export async function benchServers(outDir: string, opts: SuiteOptions = {}) {
       { scenario: 'barbican', connections: [1, 4] },
       { scenario: 'vsphere', connections: [4] },
     ];
-    const targets: TargetName[] = ['kmipd', 'pykmip', 'echo', 'kmipd-memory'];
+    const targets: TargetName[] = ['kmipd', 'kmipd-workers', 'pykmip', 'echo', 'kmipd-memory'];
     for (const name of targets) {
       const server = await startServer(name, tmp, tlsFiles);
       servers.push(server);
@@ -106,7 +110,7 @@ export async function benchServers(outDir: string, opts: SuiteOptions = {}) {
             `\n${TARGET_LABELS[name]}: ${step.scenario}, ${connections} connection(s)\n`,
           );
           // Server CPU over the whole call (warm-up and drain included) divided by its wall time.
-          const cpu0 = processCpuMs(server.pid);
+          const cpu0 = processTreeCpuMs(server.pid);
           const load0 = loadavg()[0]!;
           const wall0 = performance.now();
           const report = await runBench({
@@ -118,7 +122,7 @@ export async function benchServers(outDir: string, opts: SuiteOptions = {}) {
             version: '1.2',
             onProgress: (s) => process.stderr.write(`${progressLine(s)}\n`),
           });
-          const cpuMs = processCpuMs(server.pid) - cpu0;
+          const cpuMs = processTreeCpuMs(server.pid) - cpu0;
           points.push({
             target: name,
             scenario: step.scenario,
@@ -183,7 +187,7 @@ async function startServer(
   const log = openSync(join(dir, 'server.log'), 'a');
   let child: ChildProcess;
   let port: number;
-  if (name === 'kmipd' || name === 'kmipd-memory') {
+  if (name === 'kmipd' || name === 'kmipd-workers' || name === 'kmipd-memory') {
     port = await freePort();
     // Logs (one audit line per operation at the default level) go to a file, as in service.
     child = spawn(
@@ -198,7 +202,9 @@ async function startServer(
         '--data-dir',
         dir,
         '--store',
-        name === 'kmipd' ? 'sqlite' : 'memory',
+        name === 'kmipd-memory' ? 'memory' : 'sqlite',
+        '--workers',
+        String(name === 'kmipd-workers' ? WORKERS : 1),
         '--cert',
         tls.cert,
         '--key',
@@ -250,6 +256,9 @@ async function startServer(
   const server = { name, pid: child.pid!, port, child };
   try {
     await waitForPort(port, child, 30_000);
+    // The port opens with the first worker; connections made before the last one listens
+    // would all stay with the first.
+    if (name === 'kmipd-workers') await waitForLine(join(dir, 'server.log'), '"msg":"listening"');
   } catch (err) {
     await stopServer(server);
     const tail = readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000);
@@ -299,6 +308,30 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 }
 
 /** User + system CPU time of a process, from /proc (Linux), in milliseconds. */
+/** CPU time of a process and its children (a kmipd primary and its workers), in ms. */
+function processTreeCpuMs(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number),
+    );
+  } catch {
+    // The process has gone: its own figure is NaN below.
+  }
+  return children.reduce((sum, c) => sum + processCpuMs(c), processCpuMs(pid));
+}
+
+async function waitForLine(file: string, text: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!readFileSync(file, 'utf8').includes(text)) {
+    if (Date.now() > deadline) throw new Error(`no ${text} in ${file} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 function processCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -342,13 +375,15 @@ function markdown(f: Figures, previous?: Figures): string {
   for (const c of cases) {
     const [s, n] = c.split(':') as [ScenarioName, string];
     const k = find(points, 'kmipd', s, Number(n));
+    const w = find(points, 'kmipd-workers', s, Number(n));
     const m = find(points, 'kmipd-memory', s, Number(n));
     const p = find(points, 'pykmip', s, Number(n));
     const e = find(points, 'echo', s, Number(n));
     const before = previous && find(previous.points, 'kmipd', s, Number(n));
     rows.push(
       `| ${s} | ${n} | ${fmt(before?.report.cycles_per_sec, 1)} | ${fmt(k?.report.cycles_per_sec, 1)} | ${fmt(p?.report.cycles_per_sec, 1)} | ` +
-        `**${ratio(k, p)}** | ${fmt(m?.report.cycles_per_sec, 1)} | ${fmt(e?.report.cycles_per_sec, 1)} | ` +
+        `**${ratio(k, p)}** | ${fmt(w?.report.cycles_per_sec, 1)} | **${ratio(w, p)}** | ` +
+        `${fmt(m?.report.cycles_per_sec, 1)} | ${fmt(e?.report.cycles_per_sec, 1)} | ` +
         `${e && k ? `${((100 * k.report.cycles_per_sec!) / e.report.cycles_per_sec!).toFixed(0)}%` : '-'} |`,
     );
   }
@@ -380,6 +415,8 @@ Workloads (\`kmip bench --scenario ...\`):
 - **vsphere**: Create with a Name → Get → Locate by that Name, long-lived connections, keys kept.
 
 Targets: **kmipd** \`serve --store sqlite\` (WAL, synchronous=FULL) in a fresh data directory;
+**kmipd ${WORKERS} workers** the same with \`--workers ${WORKERS}\` (docs/cluster.md; server CPU sums
+the primary and its workers);
 **kmipd memory** the same with \`--store memory\`; **PyKMIP** \`pykmip-server\` with its SQLite
 database, auth_suite=TLS1.2 and client certificates required; **echo floor** a bare Node
 mutual-TLS server with kmipd's TLS settings that answers every frame with one fixed ~150-byte
@@ -387,8 +424,8 @@ response (the transport ceiling on this machine, generator included).
 
 ## Cycles per second
 
-| scenario | connections | kmipd, previous run${previous ? ` (${previous.date.slice(0, 16)})` : ''} | kmipd | PyKMIP | kmipd / PyKMIP | kmipd memory | echo floor | kmipd / floor |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| scenario | connections | kmipd, previous run${previous ? ` (${previous.date.slice(0, 16)})` : ''} | kmipd | PyKMIP | kmipd / PyKMIP | kmipd ${WORKERS} workers | workers / PyKMIP | kmipd memory | echo floor | kmipd / floor |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 ![throughput vs connections](server-throughput.svg)
@@ -417,6 +454,7 @@ function chart(points: Point[], levels: number[]): string {
     ['echo', '#888888'],
     ['kmipd-memory', '#7aa6d8'],
     ['kmipd', '#1f5fa8'],
+    ['kmipd-workers', '#27ae60'],
     ['pykmip', '#c0392b'],
   ];
   const values = points
