@@ -13,7 +13,6 @@ import { verifyAuditFile } from '../../src/audit/index.js';
 import { item, textOf } from '../../src/kmip/items.js';
 import type { TtlvItem } from '../../src/ttlv/item.js';
 import {
-  CredentialType,
   CryptographicAlgorithm,
   ObjectType,
   Operation,
@@ -22,7 +21,13 @@ import {
   ResultStatus,
   Tag,
 } from '../../src/ttlv/spec/generated.js';
-import { find, payloadOf, readResponse, requestBytes } from '../helpers/kmip-test-client.js';
+import {
+  find,
+  payloadOf,
+  readResponse,
+  requestBytes,
+  ticketCredential,
+} from '../helpers/kmip-test-client.js';
 import { type KmipdProcess, startKmipdProcess } from '../helpers/kmipd-process.js';
 
 let server: KmipdProcess;
@@ -76,15 +81,6 @@ function callFresh(
       resolve({ status: bi.resultStatus, reason: bi.resultReason, payload: payloadOf(bi), socket });
     });
   });
-}
-
-function ticketCredential(ticket: TtlvItem): TtlvItem {
-  return item.struct(Tag.Authentication, [
-    item.struct(Tag.Credential, [
-      item.enum(Tag.CredentialType, CredentialType.Ticket),
-      item.struct(Tag.CredentialValue, [ticket]),
-    ]),
-  ]);
 }
 
 const query = [item.enum(Tag.QueryFunction, QueryFunction.QueryOperations)];

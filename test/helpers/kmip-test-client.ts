@@ -5,6 +5,7 @@ import { duplexPair } from 'node:stream';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { SoftwareKeyWrapper } from '../../src/crypto/software-key-wrapper.js';
+import { item } from '../../src/kmip/items.js';
 import {
   RequestMessage,
   type ResponseBatchItem,
@@ -17,7 +18,7 @@ import type { ObjectStore } from '../../src/store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../../src/ttlv/binary.js';
 import { FrameSplitter } from '../../src/ttlv/frame-splitter.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
-import { Operation, ResultStatus, Tag } from '../../src/ttlv/spec/generated.js';
+import { CredentialType, Operation, ResultStatus, Tag } from '../../src/ttlv/spec/generated.js';
 import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
 
 export interface BatchRequest {
@@ -69,6 +70,16 @@ export function requestBytes(
     header.value.splice(header.value.length - 1, 0, extras.authentication);
   }
   return encodeTtlv(tree);
+}
+
+/** Authentication{Credential{Ticket}}: a Login ticket presented in a request header. */
+export function ticketCredential(ticket: TtlvItem): TtlvItem {
+  return item.struct(Tag.Authentication, [
+    item.struct(Tag.Credential, [
+      item.enum(Tag.CredentialType, CredentialType.Ticket),
+      item.struct(Tag.CredentialValue, [ticket]),
+    ]),
+  ]);
 }
 
 export function readResponse(bytes: Buffer) {

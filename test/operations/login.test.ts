@@ -9,7 +9,6 @@ import { DEFAULT_TICKET_SECONDS, MAX_TICKET_SECONDS, TicketBook } from '../../sr
 import { bytesOf, childOf, item, numberOf } from '../../src/kmip/items.js';
 import type { TtlvItem } from '../../src/ttlv/item.js';
 import {
-  CredentialType,
   CryptographicAlgorithm,
   ObjectType,
   Operation,
@@ -20,18 +19,9 @@ import {
   TicketType,
 } from '../../src/ttlv/spec/generated.js';
 import type { KmipVersion } from '../../src/ttlv/spec/index.js';
-import { find, payloadOf, testServer } from '../helpers/kmip-test-client.js';
+import { find, payloadOf, testServer, ticketCredential } from '../helpers/kmip-test-client.js';
 
 type Server = ReturnType<typeof testServer>;
-
-function ticketCredential(ticket: TtlvItem): TtlvItem {
-  return item.struct(Tag.Authentication, [
-    item.struct(Tag.Credential, [
-      item.enum(Tag.CredentialType, CredentialType.Ticket),
-      item.struct(Tag.CredentialValue, [ticket]),
-    ]),
-  ]);
-}
 
 async function call(
   s: Server,
