@@ -5,7 +5,8 @@
 // 20 distinct uids; a batch with the ID Placeholder works on either node. kmipd's client (PyKMIP
 // 0.10 has no Add Attribute): Add Attribute to one object from both nodes at once loses no
 // update; a lost compare-and-swap race is a failed item with a retryable message, never a
-// silently dropped attribute. Missing PostgreSQL or PyKMIP fails the test.
+// silently dropped attribute. A third node of two worker processes (--workers 2) serves the
+// same objects from both workers. Missing PostgreSQL or PyKMIP fails the test.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -206,6 +207,66 @@ describe('two kmipd nodes on PostgreSQL', () => {
       }
     } finally {
       for (const c of clients) await c.close();
+    }
+  }, 120_000);
+
+  it('serves the same objects from a node of two worker processes (--workers 2)', async () => {
+    const kekFile = join(dir, 'shared-kek.key');
+    const workers = await startKmipdProcess({
+      store: 'postgres' as 'sqlite',
+      args: [
+        '--postgres-url',
+        cluster!.url,
+        '--kek-file',
+        kekFile,
+        '--cert',
+        pki.server.cert,
+        '--key',
+        pki.server.key,
+        '--ca',
+        pki.ca.cert,
+        '--workers',
+        '2',
+      ],
+    });
+    const alice = pki.clients.alice!;
+    const creds = {
+      cert: await readFile(alice.cert),
+      key: await readFile(alice.key),
+      ca: await readFile(pki.ca.cert),
+    };
+    // Four pooled connections: the primary hands them to the two workers in turn.
+    const onWorkers = await KmipClient.connect({
+      host: '127.0.0.1',
+      port: workers.port,
+      ...creds,
+      poolSize: 4,
+    });
+    const onA = await KmipClient.connect({ host: '127.0.0.1', port: nodes[0]!.port, ...creds });
+    try {
+      const made = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          onWorkers.create({ cryptographicAlgorithm: 'AES', cryptographicLength: 128 }),
+        ),
+      );
+      for (const { uid } of made) {
+        expect((await onA.getAttributes(uid, ['State'])).values.state).toBe('PreActive');
+      }
+      const { uid } = await onA.create({ cryptographicAlgorithm: 'AES', cryptographicLength: 256 });
+      const seen = await Promise.all(
+        Array.from({ length: 8 }, () => onWorkers.getAttributes(uid, ['Cryptographic Length'])),
+      );
+      expect(seen.map((g) => g.values.cryptographicLength)).toEqual(Array(8).fill(256));
+      const records = (file: string) =>
+        readFile(join(workers.dataDir, file), 'utf8').then(
+          (t) => t.split('\n').filter((l) => l.includes('"operation"')).length,
+        );
+      expect(await records('audit.log')).toBeGreaterThan(0);
+      expect(await records('audit.log.w2')).toBeGreaterThan(0);
+    } finally {
+      await onWorkers.close();
+      await onA.close();
+      await workers.stop();
     }
   }, 120_000);
 });
