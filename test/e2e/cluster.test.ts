@@ -6,6 +6,8 @@
 
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +30,7 @@ import {
   requestBytes,
   ticketCredential,
 } from '../helpers/kmip-test-client.js';
-import { type KmipdProcess, startKmipdProcess } from '../helpers/kmipd-process.js';
+import { type KmipdProcess, runKmipd, startKmipdProcess } from '../helpers/kmipd-process.js';
 
 let server: KmipdProcess;
 let tlsFiles: { cert: Buffer; key: Buffer; ca: Buffer };
@@ -195,5 +197,35 @@ describe('kmipd serve --workers 2', () => {
         .filter((l) => l.msg === 'stopped')
         .map((l) => l.worker),
     ).toEqual(expect.arrayContaining([1, 2]));
+  });
+
+  it('fails as a whole when a worker cannot start, and refuses a store it cannot share', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kmipd-cluster-bad-'));
+    try {
+      const missing = join(dir, 'missing.crt');
+      const bad = await runKmipd([
+        'serve',
+        '--workers',
+        '2',
+        '--port',
+        '0',
+        '--data-dir',
+        dir,
+        '--cert',
+        missing,
+        '--key',
+        missing,
+        '--ca',
+        missing,
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(`file not found: ${missing}`);
+      expect(bad.stdout).toContain('a worker failed to start');
+      const memory = await runKmipd(['serve', '--workers', '2', '--store', 'memory']);
+      expect(memory.code).toBe(1);
+      expect(memory.stderr).toContain('--workers above 1 needs a shared store');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
