@@ -34,7 +34,16 @@ const LocateResponse = struct({
 /** Pre-Active, Active, Deactivated and Compromised are the contiguous values 1-4 (§11.47). */
 const LIVE_STATES = { min: State.PreActive, max: State.Compromised } as const;
 
+/** Most attributes one Locate may give (the server adds State and access filters). */
+export const MAX_LOCATE_ATTRIBUTES = 128;
+
 export function locateFilters(given: readonly Attribute[]): LocateFilter[] {
+  if (given.length > MAX_LOCATE_ATTRIBUTES) {
+    throw new KmipError(
+      ResultReason.InvalidField,
+      `a Locate may give at most ${MAX_LOCATE_ATTRIBUTES} attributes, not ${given.length}`,
+    );
+  }
   const filters: LocateFilter[] = [];
   const dates = new Map<string, bigint[]>();
   for (const a of given) {

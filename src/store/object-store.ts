@@ -155,9 +155,18 @@ export function validateListWrapped(q: ListWrappedQuery): void {
     throw invalid('limit must be a positive integer');
 }
 
+/**
+ * Most filters one query may AND together. SQLite refuses a WHERE clause nested deeper than
+ * 1,000 terms ("Expression tree is too large"); the Locate operation allows fewer still.
+ */
+export const MAX_QUERY_FILTERS = 256;
+
 export function validateQuery(q: LocateQuery): void {
   checkCount(q.offset, 'offset');
   checkCount(q.limit, 'limit');
+  if (q.filters.length > MAX_QUERY_FILTERS) {
+    throw invalid(`a query may combine at most ${MAX_QUERY_FILTERS} filters`);
+  }
   for (const f of q.filters) {
     if (f.op === 'eq') {
       if (typeof f.value !== 'string') checkNumeric(f.value, `filter value of ${f.name}`);
