@@ -269,7 +269,7 @@ async function openStore(config: KmipdConfig): Promise<ObjectStore> {
         throw new Error('--store postgres needs --postgres-url');
       return openPostgresStore({ url: config.postgresUrl });
     default:
-      return openSqliteStore({ path: config.dataDir, checkpointThread: true });
+      return openSqliteStore({ path: config.dataDir });
   }
 }
 

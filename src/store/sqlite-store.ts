@@ -22,7 +22,6 @@ import {
   validateQuery,
   type WrappedRef,
 } from './object-store.js';
-import { WalCheckpointer } from './sqlite-checkpointer.js';
 import { MIGRATIONS, type Migration, migrate } from './sqlite-migrations.js';
 
 export const SQLITE_FILE_NAME = 'objects.sqlite';
@@ -40,11 +39,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Schema migrations to apply; tests pass older or newer lists. */
   migrations?: readonly Migration[];
-  /**
-   * WAL checkpoints in a worker thread instead of inside the COMMITs of the event loop
-   * (sqlite-checkpointer.ts); the server turns it on. Default off.
-   */
-  checkpointThread?: boolean;
 }
 
 /**
@@ -119,7 +113,6 @@ export class SqliteStore implements ObjectStore {
   private readonly cache = new Map<string, Statement>();
   private readonly entryInserts = new Map<number, Statement>();
   private readonly writes: GroupCommit;
-  private readonly checkpointer: WalCheckpointer | undefined;
   /** Reads the object row and (unless told not to) its index entries in one read transaction. */
   private readonly readObject: (uid: string, index: boolean) => StoredObject | undefined;
   private readonly s: {
@@ -192,7 +185,6 @@ export class SqliteStore implements ObjectStore {
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
     this.writes = new GroupCommit(db, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
-    this.checkpointer = opts.checkpointThread ? new WalCheckpointer(db, this.file) : undefined;
     this.readObject = db.transaction((uid: string, index: boolean) => this.readOne(uid, index));
   }
 
@@ -536,7 +528,6 @@ export class SqliteStore implements ObjectStore {
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.writes.flush({ wait: true });
-    await this.checkpointer?.stop();
     this.cache.clear();
     this.db.close();
   }
