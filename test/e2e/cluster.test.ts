@@ -15,8 +15,6 @@ import { verifyAuditFile } from '../../src/audit/index.js';
 import { item, textOf } from '../../src/kmip/items.js';
 import type { TtlvItem } from '../../src/ttlv/item.js';
 import {
-  CryptographicAlgorithm,
-  ObjectType,
   Operation,
   QueryFunction,
   ResultReason,
@@ -24,6 +22,7 @@ import {
   Tag,
 } from '../../src/ttlv/spec/generated.js';
 import {
+  aesCreatePayload,
   find,
   payloadOf,
   readResponse,
@@ -108,14 +107,7 @@ describe('kmipd serve --workers 2', () => {
     expect(new Set(listening?.pids as number[]).size).toBe(2);
     const uids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const r = await callFresh(Operation.Create, [
-        item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
-        item.struct(Tag.Attributes, [
-          item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
-          item.int(Tag.CryptographicLength, 256),
-          item.int(Tag.CryptographicUsageMask, 12),
-        ]),
-      ]);
+      const r = await callFresh(Operation.Create, aesCreatePayload(256));
       expect(r.status).toBe(ResultStatus.Success);
       uids.push(textOf(find(r.payload, Tag.UniqueIdentifier))!);
     }

@@ -50,7 +50,11 @@ let cluster: PgCluster | undefined;
 let pki: PkiFiles;
 const nodes: KmipdProcess[] = [];
 
-async function startNode(url: string, kekFile: string): Promise<KmipdProcess> {
+async function startNode(
+  url: string,
+  kekFile: string,
+  extra: string[] = [],
+): Promise<KmipdProcess> {
   return startKmipdProcess({
     // The helper passes `store` through to --store.
     store: 'postgres' as 'sqlite',
@@ -65,6 +69,7 @@ async function startNode(url: string, kekFile: string): Promise<KmipdProcess> {
       pki.server.key,
       '--ca',
       pki.ca.cert,
+      ...extra,
     ],
   });
 }
@@ -212,23 +217,7 @@ describe('two kmipd nodes on PostgreSQL', () => {
 
   it('serves the same objects from a node of two worker processes (--workers 2)', async () => {
     const kekFile = join(dir, 'shared-kek.key');
-    const workers = await startKmipdProcess({
-      store: 'postgres' as 'sqlite',
-      args: [
-        '--postgres-url',
-        cluster!.url,
-        '--kek-file',
-        kekFile,
-        '--cert',
-        pki.server.cert,
-        '--key',
-        pki.server.key,
-        '--ca',
-        pki.ca.cert,
-        '--workers',
-        '2',
-      ],
-    });
+    const workers = await startNode(cluster!.url, kekFile, ['--workers', '2']);
     const alice = pki.clients.alice!;
     const creds = {
       cert: await readFile(alice.cert),

@@ -18,7 +18,14 @@ import type { ObjectStore } from '../../src/store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../../src/ttlv/binary.js';
 import { FrameSplitter } from '../../src/ttlv/frame-splitter.js';
 import { ItemType, type TtlvItem } from '../../src/ttlv/item.js';
-import { CredentialType, Operation, ResultStatus, Tag } from '../../src/ttlv/spec/generated.js';
+import {
+  CredentialType,
+  CryptographicAlgorithm,
+  ObjectType,
+  Operation,
+  ResultStatus,
+  Tag,
+} from '../../src/ttlv/spec/generated.js';
 import { type KmipVersion, tagDef } from '../../src/ttlv/spec/index.js';
 
 export interface BatchRequest {
@@ -70,6 +77,18 @@ export function requestBytes(
     header.value.splice(header.value.length - 1, 0, extras.authentication);
   }
   return encodeTtlv(tree);
+}
+
+/** Create's payload in the 2.x form: an AES key of `bits` for Encrypt and Decrypt. */
+export function aesCreatePayload(bits: number): TtlvItem[] {
+  return [
+    item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
+    item.struct(Tag.Attributes, [
+      item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
+      item.int(Tag.CryptographicLength, bits),
+      item.int(Tag.CryptographicUsageMask, 12),
+    ]),
+  ];
 }
 
 /** Authentication{Credential{Ticket}}: a Login ticket presented in a request header. */

@@ -9,8 +9,6 @@ import { DEFAULT_TICKET_SECONDS, MAX_TICKET_SECONDS, TicketBook } from '../../sr
 import { bytesOf, childOf, item, numberOf } from '../../src/kmip/items.js';
 import type { TtlvItem } from '../../src/ttlv/item.js';
 import {
-  CryptographicAlgorithm,
-  ObjectType,
   Operation,
   QueryFunction,
   ResultReason,
@@ -19,7 +17,13 @@ import {
   TicketType,
 } from '../../src/ttlv/spec/generated.js';
 import type { KmipVersion } from '../../src/ttlv/spec/index.js';
-import { find, payloadOf, testServer, ticketCredential } from '../helpers/kmip-test-client.js';
+import {
+  aesCreatePayload,
+  find,
+  payloadOf,
+  testServer,
+  ticketCredential,
+} from '../helpers/kmip-test-client.js';
 
 type Server = ReturnType<typeof testServer>;
 
@@ -84,14 +88,7 @@ function rights(list: Array<{ operations?: number[]; objects?: string[] }>): Ttl
 }
 
 async function createKey(s: Server): Promise<string> {
-  const r = await call(s, Operation.Create, [
-    item.enum(Tag.ObjectType, ObjectType.SymmetricKey),
-    item.struct(Tag.Attributes, [
-      item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
-      item.int(Tag.CryptographicLength, 128),
-      item.int(Tag.CryptographicUsageMask, 12),
-    ]),
-  ]);
+  const r = await call(s, Operation.Create, aesCreatePayload(128));
   expect(r.status).toBe(ResultStatus.Success);
   const uid = find(r.payload, Tag.UniqueIdentifier);
   return uid?.value as string;
