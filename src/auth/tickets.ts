@@ -52,7 +52,8 @@ export interface TicketClaims {
  * issued, used or logged out on one worker counts on every worker (src/server/cluster.ts).
  */
 export type TicketEvent =
-  | { kind: 'use'; id: string; expires: number }
+  /** `count` uses at once (a new worker catching up); default 1. */
+  | { kind: 'use'; id: string; expires: number; count?: number }
   | { kind: 'revoke'; id: string; expires: number }
   | { kind: 'rekey'; key: string };
 
@@ -81,7 +82,7 @@ export class TicketBook {
       this.used.delete(e.id);
     } else {
       const entry = this.used.get(e.id) ?? { count: 0, expires: e.expires };
-      entry.count += 1;
+      entry.count += e.count ?? 1;
       this.used.set(e.id, entry);
     }
   }

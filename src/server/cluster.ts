@@ -13,7 +13,8 @@
 //   IPC channel (never the environment or the command line), so any worker resumes a session
 //   or accepts a ticket that another issued;
 // - Logout, ticket Request Counts and ticket key changes, relayed by the primary: a worker
-//   learns of another's within the IPC round trip (well under a millisecond on one machine);
+//   learns of another's within the IPC round trip (well under a millisecond on one machine),
+//   and a worker that replaces a dead one starts with all of them;
 // - per worker: its audit file (worker 1 the configured one, worker N beside it with the suffix
 //   .wN, each its own hash chain and checkpoints), its admin port (admin-port + N - 1 when
 //   one is given), its share of the connection caps (the cap divided by N, rounded up), and
@@ -22,7 +23,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type TicketEvent, useSharedTickets } from '../auth/tickets.js';
+import { MAX_TRACKED_TICKETS, type TicketEvent, useSharedTickets } from '../auth/tickets.js';
 import { useSharedSessionTicketKeys } from './tls-server.js';
 
 /** The most workers `--workers` accepts. */
@@ -31,7 +32,15 @@ export const MAX_WORKERS = 64;
 export const MAX_RESTARTS_PER_MINUTE = 5;
 
 type ToWorker =
-  | { kmipd: 'setup'; index: number; workers: number; sessionKeys: string; ticketKey: string }
+  | {
+      kmipd: 'setup';
+      index: number;
+      workers: number;
+      sessionKeys: string;
+      ticketKey: string;
+      /** Logouts and Request Count uses so far, for a worker that replaces a dead one. */
+      tickets: TicketEvent[];
+    }
   | { kmipd: 'ticket'; event: TicketEvent };
 
 type ToPrimary =
@@ -61,6 +70,7 @@ export function joinCluster(): Promise<WorkerSetup> {
       process.off('message', onMessage);
       useSharedSessionTicketKeys(Buffer.from(m.sessionKeys, 'hex'));
       const book = useSharedTickets(Buffer.from(m.ticketKey, 'hex'));
+      for (const e of m.tickets) book.apply(e);
       book.onEvent = (event) => send({ kmipd: 'ticket', event });
       process.on('message', (t: ToWorker) => {
         if (t?.kmipd === 'ticket') book.apply(t.event);
@@ -102,7 +112,7 @@ export function workerShare(cap: number, setup: WorkerSetup): number {
  */
 export function runPrimary(workers: number, log: Logger): Promise<number> {
   const sessionKeys = randomBytes(48).toString('hex');
-  const ticketKey = randomBytes(32).toString('hex');
+  const tickets = new TicketLedger(randomBytes(32).toString('hex'));
   const byIndex = new Map<number, Worker>();
   const restarts: number[] = [];
   let stopping = false;
@@ -119,11 +129,21 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
       let listening = false;
       worker.on('message', (m: ToPrimary) => {
         if (m?.kmipd === 'hello') {
-          worker.send({ kmipd: 'setup', index, workers, sessionKeys, ticketKey } as ToWorker);
+          const { key: ticketKey, events } = tickets.snapshot();
+          const setup: ToWorker = {
+            kmipd: 'setup',
+            index,
+            workers,
+            sessionKeys,
+            ticketKey,
+            tickets: events,
+          };
+          worker.send(setup);
         } else if (m?.kmipd === 'ready') {
           listening = true;
           resolve(m);
         } else if (m?.kmipd === 'ticket') {
+          tickets.record(m.event);
           for (const [i, other] of byIndex) {
             if (i !== index && other.isConnected()) other.send(m as ToWorker);
           }
@@ -195,4 +215,49 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
     }
   })();
   return finished;
+}
+
+/**
+ * The primary's record of ticket changes, so that a worker started later (a replacement)
+ * refuses the tickets logged out before it started and counts their earlier uses. Expired
+ * tickets are dropped once the record holds MAX_TRACKED_TICKETS of them.
+ */
+class TicketLedger {
+  private readonly revoked = new Map<string, number>();
+  private readonly used = new Map<string, { count: number; expires: number }>();
+
+  constructor(private key: string) {}
+
+  record(e: TicketEvent): void {
+    if (e.kind === 'rekey') {
+      this.key = e.key;
+      this.revoked.clear();
+      this.used.clear();
+      return;
+    }
+    if (this.revoked.size + this.used.size >= MAX_TRACKED_TICKETS) this.prune();
+    if (e.kind === 'revoke') {
+      this.revoked.set(e.id, e.expires);
+      this.used.delete(e.id);
+    } else {
+      const entry = this.used.get(e.id) ?? { count: 0, expires: e.expires };
+      entry.count += e.count ?? 1;
+      this.used.set(e.id, entry);
+    }
+  }
+
+  snapshot(): { key: string; events: TicketEvent[] } {
+    const events: TicketEvent[] = [];
+    for (const [id, expires] of this.revoked) events.push({ kind: 'revoke', id, expires });
+    for (const [id, u] of this.used) {
+      events.push({ kind: 'use', id, expires: u.expires, count: u.count });
+    }
+    return { key: this.key, events };
+  }
+
+  private prune(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [id, expires] of this.revoked) if (expires <= now) this.revoked.delete(id);
+    for (const [id, u] of this.used) if (u.expires <= now) this.used.delete(id);
+  }
 }

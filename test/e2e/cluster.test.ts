@@ -2,7 +2,8 @@
 // file. Each fresh connection goes to the next worker, so consecutive connections alternate:
 // objects made through one are read through the other, a login ticket and a TLS session from
 // one are honoured by the other, Logout and Request Count hold across both, each worker keeps
-// its own intact audit chain, a killed worker is replaced, and SIGTERM stops them all.
+// its own intact audit chain, a killed worker is replaced (and refuses the tickets logged out
+// before), and SIGTERM stops them all.
 
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -163,6 +164,9 @@ describe('kmipd serve --workers 2', () => {
   });
 
   it('replaces a worker that dies, then stops both on SIGTERM with intact audit chains', async () => {
+    // A ticket logged out before the crash stays refused by the replacement worker.
+    const ticket = await login(0);
+    expect((await callFresh(Operation.Logout, [], { ticket })).status).toBe(ResultStatus.Success);
     const pids = server.logs().find((l) => l.msg === 'listening')?.pids as number[];
     process.kill(pids[1]!, 'SIGKILL');
     await expect
@@ -174,6 +178,9 @@ describe('kmipd serve --workers 2', () => {
     expect(exited).toMatchObject({ worker: 2, signal: 'SIGKILL' });
     for (let i = 0; i < 4; i++) {
       expect((await callFresh(Operation.Query, query)).status).toBe(ResultStatus.Success);
+      expect((await callFresh(Operation.Query, query, { ticket })).reason).toBe(
+        ResultReason.InvalidTicket,
+      );
     }
     const publicKey = createPublicKey(readFileSync(join(server.dataDir, 'audit-signing.pub')));
     for (const file of ['audit.log', 'audit.log.w2']) {
