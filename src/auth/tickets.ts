@@ -87,6 +87,21 @@ export class TicketBook {
     }
   }
 
+  /**
+   * The key and the unexpired Logouts and Request Count uses, as events: what a worker that
+   * starts later must apply to agree with this book (src/server/cluster.ts).
+   */
+  snapshot(now: number): { key: string; events: TicketEvent[] } {
+    const events: TicketEvent[] = [];
+    for (const [id, expires] of this.revoked) {
+      if (expires > now) events.push({ kind: 'revoke', id, expires });
+    }
+    for (const [id, u] of this.used) {
+      if (u.expires > now) events.push({ kind: 'use', id, expires: u.expires, count: u.count });
+    }
+    return { key: this.key.toString('hex'), events };
+  }
+
   /** Issues a ticket for `identity`; `leaseSeconds` 0 or absent takes the default. */
   issue(
     identity: string,

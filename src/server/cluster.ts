@@ -23,7 +23,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { MAX_TRACKED_TICKETS, type TicketEvent, useSharedTickets } from '../auth/tickets.js';
+import { TicketBook, type TicketEvent, useSharedTickets } from '../auth/tickets.js';
 import { useSharedSessionTicketKeys } from './tls-server.js';
 
 /** The most workers `--workers` accepts. */
@@ -112,7 +112,8 @@ export function workerShare(cap: number, setup: WorkerSetup): number {
  */
 export function runPrimary(workers: number, log: Logger): Promise<number> {
   const sessionKeys = randomBytes(48).toString('hex');
-  const tickets = new TicketLedger(randomBytes(32).toString('hex'));
+  // The primary's copy of every worker's ticket changes, handed to a worker that starts later.
+  const tickets = new TicketBook(undefined, randomBytes(32));
   const byIndex = new Map<number, Worker>();
   const restarts: number[] = [];
   let stopping = false;
@@ -129,7 +130,7 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
       let listening = false;
       worker.on('message', (m: ToPrimary) => {
         if (m?.kmipd === 'hello') {
-          const { key: ticketKey, events } = tickets.snapshot();
+          const { key: ticketKey, events } = tickets.snapshot(Math.floor(Date.now() / 1000));
           const setup: ToWorker = {
             kmipd: 'setup',
             index,
@@ -143,7 +144,7 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
           listening = true;
           resolve(m);
         } else if (m?.kmipd === 'ticket') {
-          tickets.record(m.event);
+          tickets.apply(m.event);
           for (const [i, other] of byIndex) {
             if (i !== index && other.isConnected()) other.send(m as ToWorker);
           }
@@ -215,49 +216,4 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
     }
   })();
   return finished;
-}
-
-/**
- * The primary's record of ticket changes, so that a worker started later (a replacement)
- * refuses the tickets logged out before it started and counts their earlier uses. Expired
- * tickets are dropped once the record holds MAX_TRACKED_TICKETS of them.
- */
-class TicketLedger {
-  private readonly revoked = new Map<string, number>();
-  private readonly used = new Map<string, { count: number; expires: number }>();
-
-  constructor(private key: string) {}
-
-  record(e: TicketEvent): void {
-    if (e.kind === 'rekey') {
-      this.key = e.key;
-      this.revoked.clear();
-      this.used.clear();
-      return;
-    }
-    if (this.revoked.size + this.used.size >= MAX_TRACKED_TICKETS) this.prune();
-    if (e.kind === 'revoke') {
-      this.revoked.set(e.id, e.expires);
-      this.used.delete(e.id);
-    } else {
-      const entry = this.used.get(e.id) ?? { count: 0, expires: e.expires };
-      entry.count += e.count ?? 1;
-      this.used.set(e.id, entry);
-    }
-  }
-
-  snapshot(): { key: string; events: TicketEvent[] } {
-    const events: TicketEvent[] = [];
-    for (const [id, expires] of this.revoked) events.push({ kind: 'revoke', id, expires });
-    for (const [id, u] of this.used) {
-      events.push({ kind: 'use', id, expires: u.expires, count: u.count });
-    }
-    return { key: this.key, events };
-  }
-
-  private prune(): void {
-    const now = Math.floor(Date.now() / 1000);
-    for (const [id, expires] of this.revoked) if (expires <= now) this.revoked.delete(id);
-    for (const [id, u] of this.used) if (u.expires <= now) this.used.delete(id);
-  }
 }
