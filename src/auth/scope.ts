@@ -59,12 +59,12 @@ export async function locateScope(
   }
   let all = owned;
   if (granted.length > 0) {
-    // Several scopes merged: back into creation order, newest first.
+    // Several scopes merged: back into creation order, newest first. Objects made in the same
+    // millisecond keep the granted ones first, as before the stores answered newest first.
+    const merged = [...granted, ...owned];
     const created = new Map<string, number>();
-    for (const uid of [...owned, ...granted]) {
-      created.set(uid, (await ctx.store.get(uid))?.createdAt ?? 0);
-    }
-    all = [...owned, ...granted].sort((a, b) => created.get(b)! - created.get(a)!);
+    for (const uid of merged) created.set(uid, (await ctx.store.get(uid))?.createdAt ?? 0);
+    all = merged.sort((a, b) => created.get(b)! - created.get(a)!);
   }
   return {
     uids: all.slice(page.offset, page.offset + page.limit),
