@@ -316,7 +316,10 @@ function batchContexts(state: CaseState, request: TtlvItem, actual: TtlvItem): B
   });
 }
 
-/** Identifiers a response payload returns, the ID Placeholder candidate first. */
+/**
+ * Identifiers a response payload returns, the ID Placeholder candidate first. Create Split Key
+ * returns one Unique Identifier per part, every one of them server-generated.
+ */
 function returnedIds(payload: TtlvItem): string[] {
   const ids: string[] = [];
   for (const tag of [
@@ -324,8 +327,9 @@ function returnedIds(payload: TtlvItem): string[] {
     Tag.PrivateKeyUniqueIdentifier,
     Tag.PublicKeyUniqueIdentifier,
   ]) {
-    const it = childOf(payload, tag);
-    if (it?.type === ItemType.TextString) ids.push(it.value);
+    for (const it of childrenOf(payload, tag)) {
+      if (it.type === ItemType.TextString) ids.push(it.value);
+    }
   }
   return ids;
 }

@@ -68,12 +68,12 @@ const SETS: SetRun[] = [
     dir: join(NOTES, 'kmip-testcases-v1.4-cnprd01'),
     // TC-OTP-*-14 locate the pad that the v1.3 note's TC-OTP-SETUP-1-13 registers.
     setup: [SETUP_1],
-    measured: { cases: 110, passed: 90, skipped: 20 },
+    measured: { cases: 110, passed: 91, skipped: 19 },
   },
   {
     name: 'v2.0 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v2.0-cnd02'),
-    measured: { cases: 60, passed: 55, skipped: 5 },
+    measured: { cases: 60, passed: 57, skipped: 3 },
   },
   {
     name: 'v2.1 Test Cases',
@@ -83,7 +83,7 @@ const SETS: SetRun[] = [
 ];
 
 /** passed / (passed + failed + skipped) over all four sets, as measured. */
-const MEASURED_RATIO = { passed: 174, cases: 215 };
+const MEASURED_RATIO = { passed: 177, cases: 215 };
 
 const idOf = (file: string) => file.replace(/\.xml$/, '');
 
