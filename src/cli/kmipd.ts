@@ -102,6 +102,13 @@ await yargs(hideBin(process.argv))
           type: 'string',
           describe: 'PostgreSQL connection URL for --store postgres (or env KMIPD_POSTGRES_URL)',
         })
+        .option('sqlite-writer-thread', {
+          type: 'boolean',
+          default: true,
+          describe:
+            'Run SQLite writes and their fsync on a thread of their own, off the event loop ' +
+            '(--no-sqlite-writer-thread: on the event loop)',
+        })
         .option('cert', {
           type: 'string',
           describe: 'Server certificate (PEM); with --key and --ca',
@@ -270,6 +277,7 @@ await yargs(hideBin(process.argv))
           dataDir,
           store: a.store,
           postgresUrl: a['postgres-url'] ?? process.env.KMIPD_POSTGRES_URL,
+          sqliteWriterThread: a['sqlite-writer-thread'],
           kek: kekChoiceFromArgs(a as KekArgs),
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
           admins: a.admin,

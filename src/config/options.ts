@@ -109,6 +109,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   { key: 'hsm-pin-env', type: string },
   { key: 'hsm-kek-label', type: string },
   { key: 'ephemeral', type: boolean, default: false },
+  { key: 'sqlite-writer-thread', type: boolean, default: true },
   { key: 'pki-out', type: path },
   { key: 'deterministic-ids', type: string },
   // Fault specifications hold commas, so the environment separates them with ';'.

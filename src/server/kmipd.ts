@@ -81,6 +81,8 @@ export interface KmipdConfig {
   tlsCiphers?: string;
   /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS (1,000). */
   maxLocateItems?: number;
+  /** SQLite writes on a thread of their own (src/store/sqlite-writer-thread.ts); default on. */
+  sqliteWriterThread?: boolean;
 }
 
 export interface Kmipd {
@@ -269,7 +271,10 @@ async function openStore(config: KmipdConfig): Promise<ObjectStore> {
         throw new Error('--store postgres needs --postgres-url');
       return openPostgresStore({ url: config.postgresUrl });
     default:
-      return openSqliteStore({ path: config.dataDir });
+      return openSqliteStore({
+        path: config.dataDir,
+        writerThread: config.sqliteWriterThread ?? true,
+      });
   }
 }
 

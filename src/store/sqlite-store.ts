@@ -1,21 +1,19 @@
 // Embedded SQLite ObjectStore (better-sqlite3). WAL with synchronous=FULL: a write is on
-// disk before the server answers. Writes go through a group commit (group-commit.ts): those
-// queued in one event-loop turn share one transaction and one fsync. Schema in
-// sqlite-migrations.ts.
+// disk before the server answers. Writes (sqlite-writer.ts) go through a group commit
+// (group-commit.ts): those queued together share one transaction and one fsync. They run on
+// the store's connection, or with `writerThread` on a thread of their own
+// (sqlite-writer-thread.ts). Reads and Locate run here. Schema in sqlite-migrations.ts.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
-import { GroupCommit } from './group-commit.js';
 import {
-  type IndexEntry,
   type ListWrappedQuery,
   type LocateFilter,
   type LocateQuery,
   type ObjectStore,
-  objectAlreadyExists,
   type StoredObject,
   validateListWrapped,
   validateObject,
@@ -23,6 +21,8 @@ import {
   type WrappedRef,
 } from './object-store.js';
 import { MIGRATIONS, type Migration, migrate } from './sqlite-migrations.js';
+import { openConnection, SqliteWriter, type SqliteWrites } from './sqlite-writer.js';
+import { WriterThread } from './sqlite-writer-thread.js';
 
 export const SQLITE_FILE_NAME = 'objects.sqlite';
 
@@ -39,6 +39,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Schema migrations to apply; tests pass older or newer lists. */
   migrations?: readonly Migration[];
+  /**
+   * Run writes on a thread of their own (sqlite-writer-thread.ts) instead of the event loop.
+   * Default false; `kmipd serve` turns it on.
+   */
+  writerThread?: boolean;
 }
 
 /**
@@ -51,10 +56,6 @@ export interface SqliteStoreOptions {
  */
 const PROBE_START = 1000;
 const PROBE_MAX = 64_000;
-/** Page cache of the connection, KiB. */
-const PAGE_CACHE_KIB = 64 * 1024;
-/** Index rows per multi-row INSERT: one statement step instead of one per row. */
-const ENTRY_ROWS_MAX = 32;
 /** Distinct Locate query shapes kept prepared. */
 const STATEMENT_CACHE_SIZE = 128;
 const INT64_MIN = -(2n ** 63n);
@@ -72,12 +73,6 @@ interface ObjectRow {
   material_alg: string | null;
   revision: bigint;
   created_at: bigint;
-}
-
-/** An index entry's identity: its name and its value with the value's type. */
-function entryKey(name: string, value: IndexEntry['value']): string {
-  const kind = typeof value === 'string' ? 't' : typeof value === 'bigint' ? 'b' : 'n';
-  return `${name}\u0000${kind}${value}`;
 }
 
 interface IndexRow {
@@ -110,40 +105,19 @@ export class SqliteStore implements ObjectStore {
   readonly file: string;
   readonly schemaVersion: number;
   private readonly db: Database;
+  private readonly busyTimeoutMs: number;
   private readonly cache = new Map<string, Statement>();
-  private readonly entryInserts = new Map<number, Statement>();
-  private readonly writes: GroupCommit;
+  private writes: SqliteWrites;
   /** Reads the object row and (unless told not to) its index entries in one read transaction. */
   private readonly readObject: (uid: string, index: boolean) => StoredObject | undefined;
-  private readonly s: {
-    insertObject: Statement;
-    getObject: Statement;
-    getEntries: Statement;
-    updateObject: Statement;
-    deleteEntries: Statement;
-    deleteEntry: Statement;
-    deleteObjectAt: Statement;
-    setRevision: Statement;
-    getEntryRows: Statement;
-    deleteObject: Statement;
-    count: Statement;
-  };
+  private readonly s: Record<'getObject' | 'getEntries' | 'count', Statement>;
 
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.path, { recursive: true, mode: 0o700 });
     this.file = join(opts.path, SQLITE_FILE_NAME);
-    this.db = new BetterSqlite3(this.file);
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.db = openConnection(this.file, this.busyTimeoutMs);
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
-      // Every object adds ~20 index rows at random places of the name indexes (uids,
-      // digests); SQLite's 2 MiB default page cache misses on them from ~10k objects on.
-      this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-      // A multi-row INSERT inside a transaction keeps a statement journal; with temp files it
-      // spills to disk past 64 KiB (a group commit of ~10 Creates). Transient Locate b-trees
-      // (an IN list of a broad range) live in memory too: bounded by the matches, freed after.
-      this.db.pragma('temp_store = MEMORY');
       this.schemaVersion = migrate(this.db, opts.migrations ?? MIGRATIONS);
     } catch (err) {
       this.db.close();
@@ -151,41 +125,19 @@ export class SqliteStore implements ObjectStore {
     }
     const db = this.db;
     this.s = {
-      insertObject: db.prepare(
-        `INSERT INTO objects (uid, owner, object_type, state, attributes, material,
-           material_kek_id, material_alg, revision, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-      ),
       getObject: db.prepare('SELECT * FROM objects WHERE uid = ?').safeIntegers(true),
       getEntries: db
         .prepare('SELECT name, num, txt, is_bigint FROM object_index WHERE seq = ? ORDER BY pos')
         .safeIntegers(true),
-      updateObject: db
-        .prepare(
-          `UPDATE objects SET state = ?, attributes = ?, material = ?, material_kek_id = ?,
-             material_alg = ?, revision = revision + 1
-           WHERE uid = ? AND revision = ? RETURNING seq`,
-        )
-        .pluck()
-        .safeIntegers(true),
-      deleteEntries: db.prepare('DELETE FROM object_index WHERE seq = ?'),
-      deleteEntry: db.prepare('DELETE FROM object_index WHERE seq = ? AND pos = ?'),
-      deleteObjectAt: db
-        .prepare('DELETE FROM objects WHERE uid = ? AND revision = ? RETURNING seq')
-        .pluck()
-        .safeIntegers(true),
-      setRevision: db.prepare('UPDATE objects SET revision = ? WHERE uid = ?'),
-      getEntryRows: db
-        .prepare('SELECT pos, name, num, txt, is_bigint FROM object_index WHERE seq = ?')
-        .safeIntegers(true),
-      deleteObject: db
-        .prepare('DELETE FROM objects WHERE uid = ? RETURNING seq')
-        .pluck()
-        .safeIntegers(true),
       count: db.prepare('SELECT count(*) FROM objects').pluck(),
     };
-    this.writes = new GroupCommit(db, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    this.writes = new SqliteWriter(db, this.busyTimeoutMs);
     this.readObject = db.transaction((uid: string, index: boolean) => this.readOne(uid, index));
+  }
+
+  /** Moves the writes to a thread of their own; before the first write only. */
+  async startWriterThread(): Promise<void> {
+    this.writes = await WriterThread.start({ file: this.file, busyTimeoutMs: this.busyTimeoutMs });
   }
 
   private open(): Database {
@@ -193,72 +145,17 @@ export class SqliteStore implements ObjectStore {
     return this.db;
   }
 
-  /** Inserts INDEX as the entries of SEQ at positions FIRST, FIRST + 1, ... */
-  private insertEntries(seq: bigint, index: readonly IndexEntry[], first = 0): void {
-    for (let start = 0; start < index.length; start += ENTRY_ROWS_MAX) {
-      const rows = index.slice(start, start + ENTRY_ROWS_MAX);
-      const params: Array<Param | null> = [];
-      rows.forEach((e, i) => {
-        const pos = first + start + i;
-        if (typeof e.value === 'string') params.push(seq, pos, e.name, null, e.value, 0);
-        else params.push(seq, pos, e.name, e.value, null, typeof e.value === 'bigint' ? 1 : 0);
-      });
-      this.entryInsert(rows.length).run(params);
-    }
-  }
-
-  private entryInsert(rows: number): Statement {
-    let stmt = this.entryInserts.get(rows);
-    if (stmt === undefined) {
-      stmt = this.db.prepare(
-        `INSERT INTO object_index (seq, pos, name, num, txt, is_bigint) VALUES ${Array(rows)
-          .fill('(?, ?, ?, ?, ?, ?)')
-          .join(', ')}`,
-      );
-      this.entryInserts.set(rows, stmt);
-    }
-    return stmt;
-  }
-
-  private insertOne(obj: StoredObject): void {
-    const m = obj.material;
-    let seq: bigint;
-    try {
-      seq = BigInt(
-        this.s.insertObject.run(
-          obj.uid,
-          obj.owner,
-          obj.objectType,
-          obj.state,
-          obj.attributes,
-          m?.blob ?? null,
-          m?.kekId ?? null,
-          m?.algorithm ?? null,
-          obj.createdAt,
-        ).lastInsertRowid,
-      );
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw objectAlreadyExists(obj.uid);
-      }
-      throw err;
-    }
-    this.insertEntries(seq, obj.index);
-  }
-
   async insert(obj: StoredObject): Promise<void> {
     validateObject(obj);
     this.open();
-    return this.writes.run(() => this.insertOne(obj));
+    return this.writes.insert(obj);
   }
 
   /** Inserts many objects in one transaction (imports, benchmarks); all or nothing. */
   async insertBatch(objs: readonly StoredObject[]): Promise<void> {
     for (const obj of objs) validateObject(obj);
     this.open();
-    return this.writes.run(() => {
-      for (const obj of objs) this.insertOne(obj);
-    });
+    return this.writes.insertBatch(objs);
   }
 
   async get(uid: string, opts: { index?: boolean } = {}): Promise<StoredObject | undefined> {
@@ -293,71 +190,19 @@ export class SqliteStore implements ObjectStore {
 
   async update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
     validateObject(obj);
-    const m = obj.material;
     this.open();
-    return this.writes.run(() => {
-      const seq = this.s.updateObject.get(
-        obj.state,
-        obj.attributes,
-        m?.blob ?? null,
-        m?.kekId ?? null,
-        m?.algorithm ?? null,
-        obj.uid,
-        expectedRevision,
-      ) as bigint | undefined;
-      if (seq === undefined) return false;
-      this.replaceEntries(seq, obj.index);
-      return true;
-    });
-  }
-
-  /**
-   * Makes INDEX the entries of SEQ, touching only the rows that differ: an update (a Destroy,
-   * an Activate) changes a few attributes of the ~20 indexed ones, and rewriting them all
-   * doubled the pages each commit wrote to the WAL. Entries already there keep their rows.
-   */
-  private replaceEntries(seq: bigint, index: readonly IndexEntry[]): void {
-    const kept = new Map<string, number[]>();
-    let next = 0;
-    for (const r of this.s.getEntryRows.all(seq) as (IndexRow & { pos: bigint })[]) {
-      const key = entryKey(r.name, r.txt ?? (r.is_bigint ? r.num! : Number(r.num!)));
-      const pos = Number(r.pos);
-      kept.set(key, [...(kept.get(key) ?? []), pos]);
-      next = Math.max(next, pos + 1);
-    }
-    const added: IndexEntry[] = [];
-    for (const e of index) {
-      const same = kept.get(entryKey(e.name, e.value));
-      if (same !== undefined && same.length > 0) same.pop();
-      else added.push(e);
-    }
-    for (const positions of kept.values()) {
-      for (const pos of positions) this.s.deleteEntry.run(seq, pos);
-    }
-    this.insertEntries(seq, added, next);
+    return this.writes.update(obj, expectedRevision);
   }
 
   async replace(obj: StoredObject, expectedRevision: number): Promise<boolean> {
     validateObject(obj);
     this.open();
-    return this.writes.run(() => {
-      const seq = this.s.deleteObjectAt.get(obj.uid, expectedRevision) as bigint | undefined;
-      if (seq === undefined) return false;
-      this.s.deleteEntries.run(seq);
-      this.insertOne(obj);
-      this.s.setRevision.run(expectedRevision + 1, obj.uid);
-      return true;
-    });
+    return this.writes.replace(obj, expectedRevision);
   }
 
   async remove(uid: string): Promise<boolean> {
     this.open();
-    return this.writes.run(() => {
-      const seq = this.s.deleteObject.get(uid) as bigint | undefined;
-      if (seq === undefined) return false;
-      this.s.deleteEntries.run(seq);
-      return true;
-    });
+    return this.writes.remove(uid);
   }
 
   private prepared(sql: string): Statement {
@@ -527,12 +372,24 @@ export class SqliteStore implements ObjectStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    this.writes.flush({ wait: true });
-    this.cache.clear();
-    this.db.close();
+    try {
+      await this.writes.close();
+    } finally {
+      this.cache.clear();
+      this.db.close();
+    }
   }
 }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
-  return new SqliteStore(opts);
+  const store = new SqliteStore(opts);
+  if (opts.writerThread === true) {
+    try {
+      await store.startWriterThread();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
 }

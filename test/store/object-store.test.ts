@@ -23,12 +23,12 @@ interface Factory {
   cleanup(): void;
 }
 
-function sqliteFactory(): Factory {
+function sqliteFactory(writerThread = false): Factory {
   let dir = '';
   return {
     async open() {
       dir = mkdtempSync(join(tmpdir(), 'kmipd-store-'));
-      return openSqliteStore({ path: dir });
+      return openSqliteStore({ path: dir, writerThread });
     },
     cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -74,7 +74,8 @@ function obj(uid: string, over: Partial<StoredObject> = {}): StoredObject {
 }
 
 describe.each([
-  { kind: 'sqlite', make: sqliteFactory },
+  { kind: 'sqlite', make: () => sqliteFactory() },
+  { kind: 'sqlite with a writer thread', make: () => sqliteFactory(true) },
   { kind: 'memory', make: memoryFactory },
   { kind: 'postgres', make: postgresFactory },
 ])('ObjectStore behaviour: $kind', ({ make }) => {
