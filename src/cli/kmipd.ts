@@ -1,5 +1,5 @@
 // The `kmipd` command: `serve` runs the server, `kek rotate|status` manage key-encryption
-// keys, `pki init` writes a development PKI.
+// keys, `pki init` writes a development PKI and `pki client` adds a client to it.
 
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -11,7 +11,7 @@ import { usersCommand } from '../auth/users-command.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
-import { initPki } from '../pki/dev-pki.js';
+import { initPki, issuePkiClient } from '../pki/dev-pki.js';
 import {
   announceWorkerReady,
   isClusterWorker,
@@ -117,6 +117,15 @@ await yargs(hideBin(process.argv))
         .option('ca', {
           type: 'string',
           describe: 'CA certificate(s) that sign client certificates (PEM)',
+        })
+        .option('client-cert', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe:
+            'Register a client certificate (PEM) that no --ca signed, e.g. a self-signed one: ' +
+            'accepted as exactly that certificate (SHA-256 pinned, never as an issuer of ' +
+            'others), identity from its CN; repeat for several',
         })
         .option('admin', {
           type: 'string',
@@ -280,6 +289,7 @@ await yargs(hideBin(process.argv))
           sqliteWriterThread: a['sqlite-writer-thread'],
           kek: kekChoiceFromArgs(a as KekArgs),
           tls: a.cert !== undefined ? { cert: a.cert!, key: a.key!, ca: a.ca! } : undefined,
+          clientCerts: a['client-cert'].map((f) => resolve(f)),
           admins: a.admin,
           identityMap: a['identity-map'],
           usersFile: a['users-file'],
@@ -375,6 +385,57 @@ await yargs(hideBin(process.argv))
             process.stdout.write(
               `wrote ${files.ca.cert}, ${files.server.cert} and client certificates: ${Object.keys(files.clients).join(', ')}\n`,
             );
+          } catch (err) {
+            fail(explain(err));
+          }
+        },
+      )
+      .command(
+        'client <name>',
+        "Issue one more client certificate and key (CN = name, clientAuth) from a PKI's " +
+          'existing CA; a server using that CA accepts it at once, without a restart',
+        (z) =>
+          z
+            .positional('name', {
+              type: 'string',
+              demandOption: true,
+              describe: 'Client name: the certificate CN and the file names NAME.crt, NAME.key',
+            })
+            .option('dir', {
+              type: 'string',
+              describe: 'PKI directory holding ca.crt and ca.key (what pki init wrote)',
+            })
+            .option('data-dir', {
+              type: 'string',
+              describe: "A server's data directory: uses the development PKI in DATA/pki",
+            })
+            .option('days', {
+              type: 'number',
+              default: 3650,
+              describe: "Validity in days, never past the CA's own expiry",
+            })
+            .option('force', {
+              type: 'boolean',
+              default: false,
+              describe: 'Replace an existing NAME.crt and NAME.key',
+            })
+            .check((a) => {
+              if ((a.dir === undefined) === (a['data-dir'] === undefined))
+                throw new Error('give exactly one of --dir and --data-dir');
+              if (!Number.isInteger(a.days) || a.days < 1)
+                throw new Error('--days must be a positive integer');
+              return true;
+            }),
+        async (a) => {
+          const dir = a.dir !== undefined ? resolve(a.dir) : join(resolve(a['data-dir']!), 'pki');
+          try {
+            const pair = await issuePkiClient({
+              dir,
+              name: a.name,
+              validityDays: a.days,
+              force: a.force,
+            });
+            process.stdout.write(`wrote ${pair.cert} and ${pair.key}\n`);
           } catch (err) {
             fail(explain(err));
           }

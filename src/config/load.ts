@@ -72,7 +72,8 @@ export function checkValue(opt: ServeOption, value: unknown, where: string, base
     case 'list': {
       const list = typeof value === 'string' ? [value] : value;
       if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) throw bad();
-      return list;
+      if (!t.paths || baseDir === undefined) return list;
+      return list.map((v) => resolve(baseDir, v));
     }
   }
 }

@@ -15,7 +15,8 @@ export type OptionType =
   | { kind: 'number'; min: number }
   | { kind: 'boolean' }
   | { kind: 'choice'; choices: readonly string[] }
-  | { kind: 'list'; separator: string };
+  /** `paths`: each entry is a file path, made absolute like a `path`. */
+  | { kind: 'list'; separator: string; paths?: boolean };
 
 export interface ServeOption {
   /** The flag without dashes; also the key in the configuration file. */
@@ -51,6 +52,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   { key: 'cert', type: path },
   { key: 'key', type: path },
   { key: 'ca', type: path },
+  { key: 'client-cert', type: { kind: 'list', separator: ',', paths: true }, default: [] },
   { key: 'admin', type: { kind: 'list', separator: ',' }, default: [] },
   { key: 'identity-map', type: path },
   { key: 'users-file', type: path },
@@ -143,6 +145,6 @@ export function describeType(t: OptionType): string {
     case 'choice':
       return `one of ${t.choices.join(', ')}`;
     case 'list':
-      return 'a list of strings';
+      return t.paths ? 'a list of file paths' : 'a list of strings';
   }
 }

@@ -5,8 +5,11 @@
 //   (fixtures/conformance-skips/expected-pass.txt), named with the version's Profile Name;
 // - RNGs: the generator new objects record as their Random Number Generator (new-object.ts);
 // - Validations, Attestation Types, Application Namespaces, Extensions: none (empty answers);
-// - Client Registration Methods: client certificates that `kmipd pki init` pre-generates, and
-//   client-generated ones signed by the configured CA.
+// - Client Registration Methods: client keys and certificates that `kmipd pki init`
+//   pre-generates (Server Pre-Generated) and that `kmipd pki client NAME` makes later from the
+//   same CA (Server On-Demand); client-generated keys whose certificate the configured CA signs,
+//   e.g. through Certify (Client Generated); client-made certificates registered with
+//   `kmipd serve --client-cert` and pinned (Client Registered, src/tls/registered-clients.ts).
 
 import { attributeSet } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
@@ -217,7 +220,9 @@ export const query = operation({
     if (asked.has(QueryFunction.QueryClientRegistrationMethods)) {
       res.clientRegistrationMethods = [
         ClientRegistrationMethod.ServerPreGenerated,
+        ClientRegistrationMethod.ServerOnDemand,
         ClientRegistrationMethod.ClientGenerated,
+        ClientRegistrationMethod.ClientRegistered,
       ];
     }
     if (asked.has(QueryFunction.QueryDefaultsInformation)) {

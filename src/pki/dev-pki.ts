@@ -2,9 +2,15 @@
 // which requires client certificates): one CA, a server certificate for localhost and one client certificate per
 // name. PyKMIP and OpenSSL-based clients check the extended key usages, so each leaf carries
 // serverAuth or clientAuth. Not for production: keys are written unencrypted.
+//
+// `initPki` pre-generates the client keys (Client Registration Method Server Pre-Generated);
+// `issuePkiClient` makes one more client's key and certificate from the existing CA when asked,
+// without touching the CA or the other files (Server On-Demand). A running server trusts the
+// new certificate at once: its CA is the one the server already trusts.
 
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { KmipError } from '../errors.js';
@@ -41,14 +47,16 @@ const RSA_BITS = 2048;
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RESERVED_NAMES = new Set(['ca', 'server']);
 
+function checkClientName(name: string): void {
+  if (!CLIENT_NAME.test(name) || RESERVED_NAMES.has(name)) {
+    throw new KmipError(ResultReason.InvalidField, `client name "${name}" is not allowed`);
+  }
+}
+
 export async function initPki(options: PkiOptions): Promise<PkiFiles> {
   const { dir, clients = ['admin'], force = false, keyType = 'rsa' } = options;
   const validityDays = options.validityDays ?? DEFAULT_VALIDITY_DAYS;
-  for (const name of clients) {
-    if (!CLIENT_NAME.test(name) || RESERVED_NAMES.has(name)) {
-      throw new KmipError(ResultReason.InvalidField, `client name "${name}" is not allowed`);
-    }
-  }
+  for (const name of clients) checkClientName(name);
   if (new Set(clients).size !== clients.length) {
     throw new KmipError(ResultReason.InvalidField, 'client names repeat');
   }
@@ -88,13 +96,7 @@ export async function initPki(options: PkiOptions): Promise<PkiFiles> {
     ],
   });
   const signer = { key: ca.private, cert: ca.cert };
-  const leafKeyUsage = {
-    name: 'keyUsage' as const,
-    digitalSignature: true,
-    keyEncipherment: keyType === 'rsa',
-    keyAgreement: keyType === 'ec',
-    critical: true,
-  };
+  const leafKeyUsage = keyUsageFor(keyType);
 
   const server = await generate([{ name: 'commonName', value: 'localhost' }], {
     ...common,
@@ -119,20 +121,100 @@ export async function initPki(options: PkiOptions): Promise<PkiFiles> {
   await writePem(files.server.key, server.private, 0o600, force);
 
   for (const name of clients) {
-    const client = await generate([{ name: 'commonName', value: name }], {
-      ...common,
-      ca: signer,
-      extensions: [
-        { name: 'basicConstraints', cA: false, critical: true },
-        leafKeyUsage,
-        { name: 'extKeyUsage', clientAuth: true },
-      ],
-    });
-    const paths = files.clients[name]!;
-    await writePem(paths.cert, client.cert, 0o644, force);
-    await writePem(paths.key, client.private, 0o600, force);
+    await writeClient(files.clients[name]!, name, signer, common, force);
   }
   return files;
+}
+
+export interface PkiClientOptions {
+  /** A directory `initPki` wrote: its ca.crt and ca.key sign the new certificate. */
+  dir: string;
+  /** The client's name: the CN of NAME.crt. */
+  name: string;
+  /** Replace an existing NAME.crt and NAME.key instead of refusing. */
+  force?: boolean;
+  /** Validity in days from now; never past the CA's own notAfter. */
+  validityDays?: number;
+}
+
+/**
+ * Issues one client certificate and key (clientAuth, CN = name) from the CA in `dir`, which
+ * stays as it is; the key type follows the CA's.
+ */
+export async function issuePkiClient(options: PkiClientOptions): Promise<PkiPair> {
+  const { dir, name, force = false } = options;
+  checkClientName(name);
+  const validityDays = options.validityDays ?? DEFAULT_VALIDITY_DAYS;
+  if (!Number.isInteger(validityDays) || validityDays < 1) {
+    throw new KmipError(ResultReason.InvalidField, 'validity must be a positive number of days');
+  }
+  const ca = pairPaths(dir, 'ca');
+  const [caCert, caKey] = await Promise.all([readFile(ca.cert, 'utf8'), readFile(ca.key, 'utf8')]);
+  const caX509 = new X509Certificate(caCert);
+  const caKeyObject = createPrivateKey(caKey);
+  if (!caX509.ca || !caX509.checkPrivateKey(caKeyObject)) {
+    throw new KmipError(
+      ResultReason.GeneralFailure,
+      `${ca.cert} and ${ca.key} are not a CA certificate and its key`,
+    );
+  }
+  const keyType: LeafCommon['keyType'] = caKeyObject.asymmetricKeyType === 'ec' ? 'ec' : 'rsa';
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const caNotAfter = new Date(caX509.validTo);
+  const wanted = new Date(notBeforeDate.getTime() + validityDays * 86_400_000);
+  const notAfterDate = wanted < caNotAfter ? wanted : caNotAfter;
+  if (notAfterDate <= new Date()) {
+    throw new KmipError(ResultReason.GeneralFailure, `the CA ${ca.cert} has expired`);
+  }
+  const paths = pairPaths(dir, name);
+  if (!force && ((await exists(paths.cert)) || (await exists(paths.key)))) {
+    throw new KmipError(
+      ResultReason.GeneralFailure,
+      `${paths.cert} or ${paths.key} already exists; use force to replace them`,
+    );
+  }
+  const common = { keyType, keySize: RSA_BITS, algorithm: 'sha256', notBeforeDate, notAfterDate };
+  await writeClient(paths, name, { key: caKey, cert: caCert }, common, force);
+  return paths;
+}
+
+function keyUsageFor(keyType: 'rsa' | 'ec') {
+  return {
+    name: 'keyUsage' as const,
+    digitalSignature: true,
+    keyEncipherment: keyType === 'rsa',
+    keyAgreement: keyType === 'ec',
+    critical: true,
+  };
+}
+
+interface LeafCommon {
+  keyType: 'rsa' | 'ec';
+  keySize: number;
+  algorithm: string;
+  notBeforeDate: Date;
+  notAfterDate: Date;
+}
+
+/** A clientAuth leaf with CN = name, signed by `signer`; the key file is written 0600. */
+async function writeClient(
+  paths: PkiPair,
+  name: string,
+  signer: { key: string; cert: string },
+  common: LeafCommon,
+  force: boolean,
+): Promise<void> {
+  const client = await generate([{ name: 'commonName', value: name }], {
+    ...common,
+    ca: signer,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      keyUsageFor(common.keyType),
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
+  });
+  await writePem(paths.cert, client.cert, 0o644, force);
+  await writePem(paths.key, client.private, 0o600, force);
 }
 
 function pairPaths(dir: string, name: string): PkiPair {

@@ -15,6 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { invalidMessage, KmipError, resultReasonName } from '../errors.js';
 import { ResponseMessage } from '../kmip/messages.js';
+import { type RegisteredClients, refusal } from '../tls/registered-clients.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import type { TtlvItem } from '../ttlv/item.js';
 import { jsonToTtlv, ttlvToJson } from '../ttlv/json.js';
@@ -62,6 +63,8 @@ export interface HttpsServerOptions {
   limits?: Partial<HttpsLimits>;
   /** Certificate fields to principal and groups, as on the KMIP port; default the CN. */
   mapIdentity?: IdentityMapper;
+  /** Client certificates accepted as themselves (--client-cert), as on the KMIP port. */
+  registered?: RegisteredClients;
 }
 
 export const KMIP_PATH = '/kmip';
@@ -87,12 +90,14 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
   const perIdentity = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
   let connections = 0;
+  const registered = opts.registered?.list.length ? opts.registered : undefined;
   const server = https.createServer({
     cert: opts.cert,
     key: opts.key,
     ca: opts.ca,
     requestCert: true,
-    rejectUnauthorized: true,
+    // With registered certificates, the secureConnection listener decides.
+    rejectUnauthorized: registered === undefined,
     minVersion: 'TLSv1.2',
     handshakeTimeout: lim.handshakeTimeoutMs,
     headersTimeout: lim.headersTimeoutMs,
@@ -113,6 +118,15 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
 
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.on('error', () => {});
+    const refused = refusal(socket, registered);
+    if (refused !== undefined) {
+      opts.log.warn(
+        { remote: socket.remoteAddress, cause: refused.cause },
+        `closing: ${refused.message}`,
+      );
+      socket.destroy();
+      return;
+    }
     const identity = peerOf(socket, opts.mapIdentity)?.identity;
     if (identity === undefined) {
       opts.log.warn(
@@ -199,6 +213,10 @@ async function handle(
   const encoding = MEDIA_TYPES.get(mediaType);
   if (encoding === undefined) {
     return plain(res, 415, `unsupported content type; use ${[...MEDIA_TYPES.keys()].join(', ')}`);
+  }
+  // The socket was checked on connection; checked again so no request is served without it.
+  if (refusal(req.socket as TLSSocket, opts.registered) !== undefined) {
+    return plain(res, 403, 'client certificate not accepted');
   }
   const peer = peerOf(req.socket as TLSSocket, opts.mapIdentity);
   if (peer === undefined) {

@@ -26,6 +26,7 @@ import { openMemoryStore } from '../store/memory-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
+import { loadRegisteredClients } from '../tls/registered-clients.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import type { ConnectionLimits } from './connection.js';
 import { combineHooks, type FaultRule, faultHooks } from './faults.js';
@@ -42,6 +43,11 @@ export interface KmipdConfig {
   postgresUrl?: string;
   /** PEM files; when all are absent the development PKI in DATA/pki is used (made if missing). */
   tls?: { cert: string; key: string; ca: string };
+  /**
+   * PEM files of client certificates accepted as themselves, pinned by fingerprint, beside
+   * those the CA signed (Client Registration Method Client Registered; src/tls).
+   */
+  clientCerts?: string[];
   admins?: string[];
   /** JSON or YAML rules from certificate fields to principal and groups (src/auth). */
   identityMap?: string;
@@ -122,6 +128,15 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
           caFiles.key,
           config.certificateAuthority === undefined,
         );
+  const registered =
+    config.clientCerts === undefined || config.clientCerts.length === 0
+      ? undefined
+      : await loadRegisteredClients(config.clientCerts);
+  for (const r of registered?.list ?? []) {
+    const fields = { subject: r.subject, fingerprint: r.fingerprint, validTo: r.validTo };
+    if (r.validTo < new Date()) log.warn(fields, 'registered client certificate has expired');
+    else log.info(fields, 'registered client certificate');
+  }
   const identityMap =
     config.identityMap === undefined ? undefined : await loadIdentityMap(config.identityMap);
   // The KMIP and HTTPS ports name clients the same way.
@@ -179,6 +194,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       ca,
       layer,
       mapIdentity: mapIdentityOf,
+      registered,
       log,
       limits: config.limits,
       minVersion: config.tlsMinVersion,
@@ -203,6 +219,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
         log,
         limits: config.limits,
         mapIdentity: mapIdentityOf,
+        registered,
       });
     } catch (err) {
       await server.close();

@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NO_CN_MESSAGE, tlsFailureLogger } from '../tls/diagnose.js';
+import { type RegisteredClients, refusal } from '../tls/registered-clients.js';
 import {
   type ConnectionHandle,
   type ConnectionLimits,
@@ -31,6 +32,8 @@ export interface TlsServerOptions {
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list (TLS 1.2 and 1.3 suites). Default Node's. */
   ciphers?: string;
+  /** Client certificates accepted as themselves (--client-cert), beside those --ca signed. */
+  registered?: RegisteredClients;
 }
 
 export interface RunningServer {
@@ -94,12 +97,14 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
   /** Every open TCP connection by remote address and port; `tls` once its handshake is done. */
   const sockets = new Map<string, { raw: Socket; deadline: NodeJS.Timeout; tls?: tls.TLSSocket }>();
   const perIdentity = new Map<string, number>();
+  const registered = opts.registered?.list.length ? opts.registered : undefined;
   const server = tls.createServer({
     cert: opts.cert,
     key: opts.key,
     ca: opts.ca,
     requestCert: true,
-    rejectUnauthorized: true,
+    // With registered certificates, accept() decides (src/tls/registered-clients.ts).
+    rejectUnauthorized: registered === undefined,
     minVersion: opts.minVersion ?? 'TLSv1.2',
     ciphers: opts.ciphers,
     ticketKeys,
@@ -148,6 +153,15 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
     if (entry !== undefined) {
       clearTimeout(entry.deadline);
       entry.tls = socket;
+    }
+    const refused = refusal(socket, registered);
+    if (refused !== undefined) {
+      opts.log.warn(
+        { remote: socket.remoteAddress, cause: refused.cause },
+        `closing: ${refused.message}`,
+      );
+      socket.destroy();
+      return;
     }
     const peer = peerOf(socket, opts.mapIdentity);
     const identity = peer?.identity;

@@ -159,11 +159,13 @@ describe('Query functions with nothing to report', () => {
 });
 
 describe('Query Client Registration Methods (KMIP 1.3+)', () => {
-  it('names pre-generated (kmipd pki init) and client-generated CA-signed certificates', async () => {
+  it('names pki init, pki client, CA-signed client keys and --client-cert (TC-Q-CREG-1-14)', async () => {
     const items = await query('1.4', QueryFunction.QueryClientRegistrationMethods);
     expect(all(items, Tag.ClientRegistrationMethod).map((m) => m.value)).toEqual([
       ClientRegistrationMethod.ServerPreGenerated,
+      ClientRegistrationMethod.ServerOnDemand,
       ClientRegistrationMethod.ClientGenerated,
+      ClientRegistrationMethod.ClientRegistered,
     ]);
   });
 });

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmipError } from '../../src/errors.js';
-import { initPki, type PkiFiles } from '../../src/pki/dev-pki.js';
+import { initPki, issuePkiClient, type PkiFiles } from '../../src/pki/dev-pki.js';
 import { ResultReason } from '../../src/ttlv/spec/generated.js';
 
 const run = promisify(execFile);
@@ -287,5 +287,33 @@ describe('PEM files', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('issuePkiClient (Server On-Demand)', () => {
+  it('adds a clientAuth client signed by the existing CA, of the CA key type, leaving the rest', async () => {
+    const dir = join(root, 'on-demand');
+    const first = await initPki({ dir, clients: ['admin'], keyType: 'ec', validityDays: 30 });
+    const before = await Promise.all([first.ca.cert, first.ca.key, first.server.cert].map(read));
+    const pair = await issuePkiClient({ dir, name: 'dave' });
+    expect(await Promise.all([first.ca.cert, first.ca.key, first.server.cert].map(read))).toEqual(
+      before,
+    );
+    const ca = await cert(first.ca.cert);
+    const leaf = await cert(pair.cert);
+    expect(leaf.subject).toBe('CN=dave');
+    expect(leaf.keyUsage).toEqual([CLIENT_AUTH]);
+    expect(leaf.verify(ca.publicKey)).toBe(true);
+    // Asked for the default ten years, capped at the CA's 30 days.
+    expect(new Date(leaf.validTo).getTime()).toBeLessThanOrEqual(new Date(ca.validTo).getTime());
+    expect(createPrivateKey(await read(pair.key)).asymmetricKeyType).toBe('ec');
+    expect((await stat(pair.key)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a directory without a CA key, and a reserved name', async () => {
+    await expect(issuePkiClient({ dir: join(root, 'nowhere'), name: 'x' })).rejects.toThrow();
+    await expect(issuePkiClient({ dir: pki.dir, name: 'server' })).rejects.toMatchObject({
+      reason: ResultReason.InvalidField,
+    });
   });
 });
