@@ -12,6 +12,7 @@ import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { versionAtLeast } from '../ttlv/spec/index.js';
+import { requireConstraints } from './constraints.js';
 import type { ManagedObject } from './managed-object.js';
 import { derSerialIdentifier } from './object-attributes.js';
 
@@ -71,7 +72,9 @@ export function notFound(ctx: OperationContext, uid: string): KmipError {
   );
 }
 
+/** Stores a new object, once it satisfies the server's constraints (src/objects/constraints.ts). */
 export async function insertObject(ctx: OperationContext, mo: ManagedObject): Promise<void> {
+  await requireConstraints(ctx, [mo]);
   await ctx.store.insert(await toStored(ctx, mo));
   mo.revision = 1;
   ctx.onUndo(async () => {
@@ -157,6 +160,7 @@ export async function replaceObject(
   mo: ManagedObject,
   existing: StoredObject,
 ): Promise<void> {
+  await requireConstraints(ctx, [mo]);
   if (!(await ctx.store.replace(await toStored(ctx, mo), existing.revision))) {
     throw new KmipError(
       ResultReason.GeneralFailure,

@@ -10,6 +10,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { childOf, item, numberOf } from '../kmip/items.js';
 import { opt, struct, text } from '../kmip/schema.js';
+import { requireConstraints } from '../objects/constraints.js';
 import { attr } from '../objects/managed-object.js';
 import { keyBlock, newManagedObject } from '../objects/new-object.js';
 import { insertObject } from '../objects/repository.js';
@@ -132,6 +133,7 @@ export const createKeyPair = operation({
     const publicKey = half(ObjectType.PublicKey, Tag.PublicKey, publicForm, [...common, ...pub]);
     privateKey.attributes.push(link(LinkType.PublicKeyLink, publicKey.uid));
     publicKey.attributes.push(link(LinkType.PrivateKeyLink, privateKey.uid));
+    await requireConstraints(ctx, [privateKey, publicKey]);
     await insertObject(ctx, privateKey);
     await insertObject(ctx, publicKey);
     return {

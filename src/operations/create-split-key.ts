@@ -12,6 +12,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, item, numberOf } from '../kmip/items.js';
 import { bigInteger, enumeration, int, many, opt, struct, text } from '../kmip/schema.js';
+import { requireConstraints } from '../objects/constraints.js';
 import { requireKeyValue } from '../objects/key-value.js';
 import { DESTROYED_STATES } from '../objects/lifecycle.js';
 import { attr, type ManagedObject, wrongState } from '../objects/managed-object.js';
@@ -162,6 +163,7 @@ export const createSplitKey = operation({
         digestOf: { bytes: share.value, keyFormatType: KeyFormatType.Raw },
       }),
     );
+    await requireConstraints(ctx, objects);
     for (const mo of objects) await insertObject(ctx, mo);
     for (const share of shares) share.value.fill(0);
     const uids = objects.map((mo) => mo.uid);

@@ -23,6 +23,7 @@ import { exportObject } from './export.js';
 import { get } from './get.js';
 import { getAttributeList } from './get-attribute-list.js';
 import { getAttributes } from './get-attributes.js';
+import { getConstraints } from './get-constraints.js';
 import { getUsageAllocation } from './get-usage-allocation.js';
 import { hash } from './hash.js';
 import { importObject } from './import.js';
@@ -48,6 +49,7 @@ import { revoke } from './revoke.js';
 import { rngRetrieve } from './rng-retrieve.js';
 import { rngSeed } from './rng-seed.js';
 import { setAttribute } from './set-attribute.js';
+import { setConstraints } from './set-constraints.js';
 import { sign } from './sign.js';
 import { signatureVerify } from './signature-verify.js';
 import { validate } from './validate.js';
@@ -104,4 +106,6 @@ export const OPERATIONS: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHa
   [Operation.Validate, validate],
   [Operation.Import, importObject],
   [Operation.Export, exportObject],
+  [Operation.SetConstraints, setConstraints],
+  [Operation.GetConstraints, getConstraints],
 ]);

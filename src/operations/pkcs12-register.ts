@@ -26,6 +26,7 @@ import { parseCertificate } from '../crypto/x509.js';
 import { invalidField, KmipError } from '../errors.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { bytesOf, childOf, item, textOf } from '../kmip/items.js';
+import { requireConstraints } from '../objects/constraints.js';
 import type { DigestSource } from '../objects/digest.js';
 import { acceptWrapped } from '../objects/key-wrapping.js';
 import { attr, type ManagedObject } from '../objects/managed-object.js';
@@ -100,6 +101,7 @@ export async function registerPkcs12(
     keyMo.attributes.push(link(LinkType.PKCS_12CertificateLink, endEntity.uid));
   }
   // Everything is checked before anything is stored: a refusal leaves no half-registered chain.
+  await requireConstraints(ctx, [keyMo, ...certMos]);
   await insertObject(ctx, keyMo);
   for (const cert of certMos) await insertObject(ctx, cert);
   return keyMo.uid;

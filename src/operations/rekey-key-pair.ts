@@ -10,6 +10,7 @@ import { attributeSet, templateAttribute } from '../kmip/attribute-fields.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { childOf, item, numberOf } from '../kmip/items.js';
 import { interval, opt, struct, text } from '../kmip/schema.js';
+import { requireConstraints } from '../objects/constraints.js';
 import { attr, type ManagedObject } from '../objects/managed-object.js';
 import { keyBlock } from '../objects/new-object.js';
 import { insertObject, loadObject, saveObject } from '../objects/repository.js';
@@ -128,6 +129,7 @@ export const reKeyKeyPair = operation({
     newPublic.attributes.push(linkTo(LinkType.PrivateKeyLink, newPrivate.uid));
     retire(ctx, oldPrivate, newPrivate.uid);
     retire(ctx, oldPublic, newPublic.uid);
+    await requireConstraints(ctx, [newPrivate, newPublic]);
     await insertObject(ctx, newPrivate);
     await insertObject(ctx, newPublic);
     await saveObject(ctx, oldPrivate);

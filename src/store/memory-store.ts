@@ -16,6 +16,7 @@ import {
   validateListWrapped,
   validateObject,
   validateQuery,
+  validateSettingName,
   type WrappedRef,
 } from './object-store.js';
 
@@ -46,6 +47,7 @@ export class MemoryStore implements ObjectStore {
   readonly kind = 'memory';
   /** Map iteration order is insertion order, which Locate returns. */
   private readonly objects = new Map<string, StoredObject>();
+  private readonly settings = new Map<string, Buffer>();
   private closed = false;
 
   private open(): Map<string, StoredObject> {
@@ -134,6 +136,20 @@ export class MemoryStore implements ObjectStore {
       if (q.after === undefined || compareRefs(ref, q.after) > 0) refs.push(ref);
     }
     return refs.sort(compareRefs).slice(0, q.limit);
+  }
+
+  async getSetting(name: string): Promise<Buffer | undefined> {
+    this.open();
+    validateSettingName(name);
+    const value = this.settings.get(name);
+    return value && Buffer.from(value);
+  }
+
+  async putSetting(name: string, value: Buffer | undefined): Promise<void> {
+    this.open();
+    validateSettingName(name);
+    if (value === undefined) this.settings.delete(name);
+    else this.settings.set(name, Buffer.from(value));
   }
 
   async close(): Promise<void> {

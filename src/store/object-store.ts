@@ -109,6 +109,13 @@ export interface ObjectStore {
    * key with `exceptKekId`; `kek status` counts every page per kekId.
    */
   listWrapped(q: ListWrappedQuery): Promise<WrappedRef[]>;
+  /**
+   * A server-wide setting by name (the Set Constraints list), opaque bytes; undefined when
+   * unset. Every process sharing the store reads the value the last write left.
+   */
+  getSetting(name: string): Promise<Buffer | undefined>;
+  /** Writes a setting, replacing any value; `undefined` removes it. */
+  putSetting(name: string, value: Buffer | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +154,15 @@ export function validateObject(obj: StoredObject): void {
   for (const e of obj.index) {
     if (e.name.length === 0) throw invalid('index entry name is empty');
     if (typeof e.value !== 'string') checkNumeric(e.value, `index value of ${e.name}`);
+  }
+}
+
+/** Longest setting name: names are chosen by the server, never by clients. */
+const MAX_SETTING_NAME = 128;
+
+export function validateSettingName(name: string): void {
+  if (name.length === 0 || name.length > MAX_SETTING_NAME) {
+    throw invalid(`a setting name has 1 to ${MAX_SETTING_NAME} characters`);
   }
 }
 

@@ -68,6 +68,17 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE material IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'server settings',
+    // Server-wide values by name (the Set Constraints list), opaque to the store.
+    sql: `
+      CREATE TABLE settings (
+        name text COLLATE "C" PRIMARY KEY,
+        value bytea NOT NULL
+      );
+    `,
+  },
 ];
 
 function schemaError(message: string): KmipError {

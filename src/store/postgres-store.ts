@@ -16,6 +16,7 @@ import {
   validateListWrapped,
   validateObject,
   validateQuery,
+  validateSettingName,
   type WrappedRef,
 } from './object-store.js';
 import { MIGRATIONS, type Migration, migrate } from './postgres-migrations.js';
@@ -370,6 +371,29 @@ export class PostgresStore implements ObjectStore {
       params,
     );
     return res.rows.map((r) => ({ uid: r.uid, kekId: r.kek_id }));
+  }
+
+  async getSetting(name: string): Promise<Buffer | undefined> {
+    const pool = this.open();
+    validateSettingName(name);
+    const res = await pool.query<{ value: Buffer }>('SELECT value FROM settings WHERE name = $1', [
+      name,
+    ]);
+    return res.rows[0]?.value;
+  }
+
+  async putSetting(name: string, value: Buffer | undefined): Promise<void> {
+    const pool = this.open();
+    validateSettingName(name);
+    if (value === undefined) {
+      await pool.query('DELETE FROM settings WHERE name = $1', [name]);
+      return;
+    }
+    await pool.query(
+      `INSERT INTO settings (name, value) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      [name, value],
+    );
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,17 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE material IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'server settings',
+    // Server-wide values by name (the Set Constraints list), opaque to the store.
+    sql: `
+      CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 function schemaError(message: string): KmipError {

@@ -18,6 +18,7 @@ import {
   validateListWrapped,
   validateObject,
   validateQuery,
+  validateSettingName,
   type WrappedRef,
 } from './object-store.js';
 import { MIGRATIONS, type Migration, migrate } from './sqlite-migrations.js';
@@ -368,6 +369,28 @@ export class SqliteStore implements ObjectStore {
     this.open();
     const { sql, params } = this.listWrappedSql(q);
     return this.prepared(sql).all(...params) as WrappedRef[];
+  }
+
+  /** Settings (migration 3); statements prepared on first use. */
+  async getSetting(name: string): Promise<Buffer | undefined> {
+    validateSettingName(name);
+    this.open();
+    const value = this.prepared('SELECT value FROM settings WHERE name = ?').pluck().get(name);
+    return value === undefined ? undefined : (value as Buffer);
+  }
+
+  async putSetting(name: string, value: Buffer | undefined): Promise<void> {
+    validateSettingName(name);
+    this.open();
+    return this.writes.run(() => {
+      if (value === undefined) {
+        this.prepared('DELETE FROM settings WHERE name = ?').run(name);
+      } else {
+        this.prepared(
+          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+        ).run(name, value);
+      }
+    });
   }
 
   async close(): Promise<void> {

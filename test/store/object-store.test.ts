@@ -523,10 +523,56 @@ describe.each([
     });
   });
 
+  describe('settings', () => {
+    it('are unset until written, then read back byte for byte', async () => {
+      expect(await store.getSetting('s')).toBeUndefined();
+      await store.putSetting('s', Buffer.from([0, 1, 2, 0xff]));
+      expect(await store.getSetting('s')).toEqual(Buffer.from([0, 1, 2, 0xff]));
+      expect(await store.getSetting('other')).toBeUndefined();
+    });
+
+    it('a write replaces the value; undefined removes it', async () => {
+      await store.putSetting('s', Buffer.from('first'));
+      await store.putSetting('t', Buffer.from('kept'));
+      await store.putSetting('s', Buffer.from('second, longer'));
+      expect(await store.getSetting('s')).toEqual(Buffer.from('second, longer'));
+      await store.putSetting('s', undefined);
+      expect(await store.getSetting('s')).toBeUndefined();
+      await store.putSetting('s', undefined);
+      expect(await store.getSetting('t')).toEqual(Buffer.from('kept'));
+    });
+
+    it('hold an empty value, distinct from none', async () => {
+      await store.putSetting('s', Buffer.alloc(0));
+      expect(await store.getSetting('s')).toEqual(Buffer.alloc(0));
+    });
+
+    it('cannot be changed through the written or returned buffer', async () => {
+      const value = Buffer.from('abc');
+      await store.putSetting('s', value);
+      value.fill(0);
+      (await store.getSetting('s'))!.fill(0);
+      expect(await store.getSetting('s')).toEqual(Buffer.from('abc'));
+    });
+
+    it('are apart from objects', async () => {
+      await store.putSetting('s', Buffer.from('v'));
+      expect(await store.count()).toBe(0);
+      expect(await store.locate({ filters: [] })).toEqual([]);
+    });
+
+    it('refuse an empty name', async () => {
+      await expect(store.getSetting('')).rejects.toBeInstanceOf(KmipError);
+      await expect(store.putSetting('', Buffer.from('v'))).rejects.toBeInstanceOf(KmipError);
+    });
+  });
+
   it('refuses work once closed', async () => {
     await store.close();
     await expect(store.get('a')).rejects.toBeInstanceOf(KmipError);
     await expect(store.insert(obj('a'))).rejects.toBeInstanceOf(KmipError);
+    await expect(store.getSetting('s')).rejects.toBeInstanceOf(KmipError);
+    await expect(store.putSetting('s', Buffer.from('v'))).rejects.toBeInstanceOf(KmipError);
     await store.close();
   });
 });

@@ -78,6 +78,20 @@ describe('postgres store shared by two nodes', () => {
     }
   });
 
+  it('shows a setting written or removed on one node to the other at once', async () => {
+    const [a, b] = await twoNodes();
+    try {
+      await a.putSetting('s', Buffer.from('v1'));
+      expect(await b.getSetting('s')).toEqual(Buffer.from('v1'));
+      await b.putSetting('s', Buffer.from('v2'));
+      expect(await a.getSetting('s')).toEqual(Buffer.from('v2'));
+      await a.putSetting('s', undefined);
+      expect(await b.getSetting('s')).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('loses no update when both nodes compare-and-swap one object concurrently', async () => {
     const [a, b] = await twoNodes();
     const WRITERS = 50;

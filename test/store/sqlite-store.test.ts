@@ -65,6 +65,21 @@ describe('sqlite store on disk', () => {
     await b.close();
   });
 
+  it('keeps settings across close and reopen, and shows them to a second connection', async () => {
+    const a = await openSqliteStore({ path: dir });
+    const b = await openSqliteStore({ path: dir });
+    await a.putSetting('s', Buffer.from('v1'));
+    expect(await b.getSetting('s')).toEqual(Buffer.from('v1'));
+    await b.putSetting('s', Buffer.from('v2'));
+    await b.putSetting('gone', Buffer.from('x'));
+    await b.putSetting('gone', undefined);
+    await Promise.all([a.close(), b.close()]);
+    const c = await openSqliteStore({ path: dir });
+    expect(await c.getSetting('s')).toEqual(Buffer.from('v2'));
+    expect(await c.getSetting('gone')).toBeUndefined();
+    await c.close();
+  });
+
   it('reads an object without its index entries when asked to', async () => {
     const s = await openSqliteStore({ path: dir });
     await s.insert(obj('one', 1));
