@@ -382,15 +382,7 @@ export class SqliteStore implements ObjectStore {
   async putSetting(name: string, value: Buffer | undefined): Promise<void> {
     validateSettingName(name);
     this.open();
-    return this.writes.run(() => {
-      if (value === undefined) {
-        this.prepared('DELETE FROM settings WHERE name = ?').run(name);
-      } else {
-        this.prepared(
-          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-        ).run(name, value);
-      }
-    });
+    return this.writes.putSetting(name, value);
   }
 
   async close(): Promise<void> {

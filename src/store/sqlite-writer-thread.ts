@@ -26,6 +26,7 @@ export type WriterRequest = { id: number } & (
   | { op: 'insertBatch'; objs: readonly StoredObject[] }
   | { op: 'update' | 'replace'; obj: StoredObject; expectedRevision: number }
   | { op: 'remove'; uid: string }
+  | { op: 'putSetting'; name: string; value: Buffer | undefined }
   | { op: 'close' }
 );
 
@@ -118,6 +119,10 @@ export class WriterThread implements SqliteWrites {
 
   remove(uid: string): Promise<boolean> {
     return this.send({ op: 'remove', uid }) as Promise<boolean>;
+  }
+
+  putSetting(name: string, value: Buffer | undefined): Promise<void> {
+    return this.send({ op: 'putSetting', name, value }) as Promise<void>;
   }
 
   /** Commits what the thread has, closes its connection and ends it. */

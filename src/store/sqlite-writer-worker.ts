@@ -48,6 +48,8 @@ try {
         return writer.replace(revive(req.obj), req.expectedRevision);
       case 'remove':
         return writer.remove(req.uid);
+      case 'putSetting':
+        return writer.putSetting(req.name, req.value === undefined ? undefined : buffer(req.value));
       case 'close':
         return writer.close().finally(() => db.close());
     }

@@ -21,6 +21,8 @@ export interface SqliteWrites {
   update(obj: StoredObject, expectedRevision: number): Promise<boolean>;
   replace(obj: StoredObject, expectedRevision: number): Promise<boolean>;
   remove(uid: string): Promise<boolean>;
+  /** Sets a server setting (migration 3), or deletes it when VALUE is undefined. */
+  putSetting(name: string, value: Buffer | undefined): Promise<void>;
   /** Commits what is queued, then stops taking writes. */
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ type Param = string | number | bigint;
 export class SqliteWriter implements SqliteWrites {
   private readonly group: GroupCommit;
   private readonly entryInserts = new Map<number, Statement>();
+  private readonly lazy = new Map<string, Statement>();
   private readonly s: Record<
     | 'insertObject'
     | 'updateObject'
@@ -161,6 +164,20 @@ export class SqliteWriter implements SqliteWrites {
     });
   }
 
+  putSetting(name: string, value: Buffer | undefined): Promise<void> {
+    return this.group.run(() => {
+      // Prepared on first use: a store opened with an older schema has no settings table.
+      if (value === undefined) {
+        this.statement('DELETE FROM settings WHERE name = ?').run(name);
+      } else {
+        this.statement(
+          `INSERT INTO settings (name, value) VALUES (?, ?)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        ).run(name, value);
+      }
+    });
+  }
+
   /** Commits what is queued; the connection stays the caller's to close. */
   async close(): Promise<void> {
     this.group.flush({ wait: true });
@@ -204,6 +221,15 @@ export class SqliteWriter implements SqliteWrites {
       });
       this.entryInsert(rows.length).run(params);
     }
+  }
+
+  private statement(sql: string): Statement {
+    let stmt = this.lazy.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.lazy.set(sql, stmt);
+    }
+    return stmt;
   }
 
   private entryInsert(rows: number): Statement {

@@ -61,14 +61,14 @@ const SETS: SetRun[] = [
   {
     name: 'v1.3 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.3-cnd01'),
-    measured: { cases: 39, passed: 24, skipped: 15 },
+    measured: { cases: 39, passed: 25, skipped: 14 },
   },
   {
     name: 'v1.4 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.4-cnprd01'),
     // TC-OTP-*-14 locate the pad that the v1.3 note's TC-OTP-SETUP-1-13 registers.
     setup: [SETUP_1],
-    measured: { cases: 110, passed: 91, skipped: 19 },
+    measured: { cases: 110, passed: 92, skipped: 18 },
   },
   {
     name: 'v2.0 Test Cases',
@@ -78,22 +78,25 @@ const SETS: SetRun[] = [
   {
     name: 'v2.1 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v2.1-cn01'),
-    measured: { cases: 6, passed: 5, skipped: 1 },
+    measured: { cases: 6, passed: 6, skipped: 0 },
   },
 ];
 
 /** passed / (passed + failed + skipped) over all four sets, as measured. */
-const MEASURED_RATIO = { passed: 177, cases: 215 };
+const MEASURED_RATIO = { passed: 180, cases: 215 };
 
 const idOf = (file: string) => file.replace(/\.xml$/, '');
 
-/** Runs FILES against a new kmipd; SETUP files first, on the same server, unreported. */
+/**
+ * Runs FILES against a new kmipd; SETUP files first, on the same server, unreported. The
+ * client is an administrator: TC-MD-24-21 sets the server's constraints.
+ */
 async function runOnNewServer(
   files: string[],
   reportPath: string,
   setup: string[] = [],
 ): Promise<{ code: number | null; report: JsonReport }> {
-  const server: KmipdProcess = await startKmipdProcess({ store: 'memory' });
+  const server: KmipdProcess = await startKmipdProcess({ store: 'memory', admins: ['admin'] });
   try {
     const admin = server.client('admin');
     const common = [
