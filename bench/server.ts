@@ -38,13 +38,14 @@ export interface SuiteOptions {
   connections?: number[];
 }
 
-type TargetName = 'kmipd' | 'kmipd-workers' | 'kmipd-memory' | 'pykmip' | 'echo';
+type TargetName = 'kmipd' | 'kmipd-loop' | 'kmipd-workers' | 'kmipd-memory' | 'pykmip' | 'echo';
 
 /** Processes of the kmipd-workers target (`kmipd serve --workers`): one per core here. */
 const WORKERS = 2;
 
 const TARGET_LABELS: Record<TargetName, string> = {
   kmipd: 'kmipd (SQLite)',
+  'kmipd-loop': 'kmipd (SQLite, --no-sqlite-writer-thread)',
   'kmipd-workers': `kmipd (SQLite, --workers ${WORKERS})`,
   'kmipd-memory': 'kmipd (memory store)',
   pykmip: 'PyKMIP 0.10 server',
@@ -92,7 +93,14 @@ export async function benchServers(outDir: string, opts: SuiteOptions = {}) {
       { scenario: 'barbican', connections: [1, 4] },
       { scenario: 'vsphere', connections: [4] },
     ];
-    const targets: TargetName[] = ['kmipd', 'kmipd-workers', 'pykmip', 'echo', 'kmipd-memory'];
+    const targets: TargetName[] = [
+      'kmipd',
+      'kmipd-loop',
+      'kmipd-workers',
+      'pykmip',
+      'echo',
+      'kmipd-memory',
+    ];
     for (const name of targets) {
       const server = await startServer(name, tmp, tlsFiles);
       servers.push(server);
@@ -187,7 +195,7 @@ async function startServer(
   const log = openSync(join(dir, 'server.log'), 'a');
   let child: ChildProcess;
   let port: number;
-  if (name === 'kmipd' || name === 'kmipd-workers' || name === 'kmipd-memory') {
+  if (name.startsWith('kmipd')) {
     port = await freePort();
     // Logs (one audit line per operation at the default level) go to a file, as in service.
     child = spawn(
@@ -211,6 +219,7 @@ async function startServer(
         tls.key,
         '--ca',
         tls.ca,
+        ...(name === 'kmipd-loop' ? ['--no-sqlite-writer-thread'] : []),
       ],
       { cwd: ROOT, stdio: ['ignore', log, log] },
     );
@@ -375,6 +384,7 @@ function markdown(f: Figures, previous?: Figures): string {
   for (const c of cases) {
     const [s, n] = c.split(':') as [ScenarioName, string];
     const k = find(points, 'kmipd', s, Number(n));
+    const l = find(points, 'kmipd-loop', s, Number(n));
     const w = find(points, 'kmipd-workers', s, Number(n));
     const m = find(points, 'kmipd-memory', s, Number(n));
     const p = find(points, 'pykmip', s, Number(n));
@@ -382,7 +392,7 @@ function markdown(f: Figures, previous?: Figures): string {
     const before = previous && find(previous.points, 'kmipd', s, Number(n));
     rows.push(
       `| ${s} | ${n} | ${fmt(before?.report.cycles_per_sec, 1)} | ${fmt(k?.report.cycles_per_sec, 1)} | ${fmt(p?.report.cycles_per_sec, 1)} | ` +
-        `**${ratio(k, p)}** | ${fmt(w?.report.cycles_per_sec, 1)} | **${ratio(w, p)}** | ` +
+        `**${ratio(k, p)}** | ${fmt(l?.report.cycles_per_sec, 1)} | ${fmt(w?.report.cycles_per_sec, 1)} | **${ratio(w, p)}** | ` +
         `${fmt(m?.report.cycles_per_sec, 1)} | ${fmt(e?.report.cycles_per_sec, 1)} | ` +
         `${e && k ? `${((100 * k.report.cycles_per_sec!) / e.report.cycles_per_sec!).toFixed(0)}%` : '-'} |`,
     );
@@ -414,7 +424,9 @@ Workloads (\`kmip bench --scenario ...\`):
   secret store opens a PyKMIP client per call); latency includes the TLS handshake.
 - **vsphere**: Create with a Name → Get → Locate by that Name, long-lived connections, keys kept.
 
-Targets: **kmipd** \`serve --store sqlite\` (WAL, synchronous=FULL) in a fresh data directory;
+Targets: **kmipd** \`serve --store sqlite\` (WAL, synchronous=FULL) in a fresh data directory,
+writes on their own thread (the default); **kmipd, writes on the event loop** the same with
+\`--no-sqlite-writer-thread\`;
 **kmipd ${WORKERS} workers** the same with \`--workers ${WORKERS}\` (docs/cluster.md; server CPU sums
 the primary and its workers);
 **kmipd memory** the same with \`--store memory\`; **PyKMIP** \`pykmip-server\` with its SQLite
@@ -424,8 +436,8 @@ response (the transport ceiling on this machine, generator included).
 
 ## Cycles per second
 
-| scenario | connections | kmipd, previous run${previous ? ` (${previous.date.slice(0, 16)})` : ''} | kmipd | PyKMIP | kmipd / PyKMIP | kmipd ${WORKERS} workers | workers / PyKMIP | kmipd memory | echo floor | kmipd / floor |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| scenario | connections | kmipd, previous run${previous ? ` (${previous.date.slice(0, 16)})` : ''} | kmipd | PyKMIP | kmipd / PyKMIP | kmipd, writes on the event loop | kmipd ${WORKERS} workers | workers / PyKMIP | kmipd memory | echo floor | kmipd / floor |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 ![throughput vs connections](server-throughput.svg)
@@ -454,6 +466,7 @@ function chart(points: Point[], levels: number[]): string {
     ['echo', '#888888'],
     ['kmipd-memory', '#7aa6d8'],
     ['kmipd', '#1f5fa8'],
+    ['kmipd-loop', '#9b59b6'],
     ['kmipd-workers', '#27ae60'],
     ['pykmip', '#c0392b'],
   ];
