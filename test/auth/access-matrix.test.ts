@@ -64,6 +64,7 @@ type Row = [string, string, string, string, string];
 const ANY: Row = ['A', 'A', 'A', 'A', 'D'];
 const OWNER_ADMIN: Row = ['A', 'D', 'D', 'A', 'D'];
 const GRANTED: Row = ['A', 'D', 'A', 'A', 'D'];
+const ADMIN_ONLY: Row = ['D', 'D', 'D', 'A', 'D'];
 
 const GRANTED_OPS = ['Get', 'GetAttributes', 'Locate', 'Encrypt'];
 
@@ -314,6 +315,9 @@ const CASES: Record<
     ],
   },
   Login: { row: ANY, payload: () => [] },
+  // An empty Set Constraints clears them: the cell leaves nothing behind for the next one.
+  SetConstraints: { row: ADMIN_ONLY, payload: () => [] },
+  GetConstraints: { row: ANY, payload: () => [] },
   Logout: {
     row: ANY,
     payload: () => [],
@@ -518,9 +522,12 @@ describe('authorization matrix', () => {
         } else if (cell === 'D' && name !== 'Locate') {
           // Existence does not leak: a denial looks like a missing object, except to a grantee,
           // which is told it may not change grants, and on Import, whose client names the
-          // Unique Identifier and learns that it is taken anyway (Object Already Exists).
+          // Unique Identifier and learns that it is taken anyway (Object Already Exists), and
+          // on Set Constraints, which names no object.
           expect(r.resultReason).toBe(
-            (actor === 'groupMember' && CODES[name] !== undefined) || name === 'Import'
+            (actor === 'groupMember' && CODES[name] !== undefined) ||
+              name === 'Import' ||
+              name === 'SetConstraints'
               ? ResultReason.PermissionDenied
               : ResultReason.ObjectNotFound,
           );
