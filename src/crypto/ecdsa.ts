@@ -2,8 +2,9 @@
 // with Digested Data). node:crypto (Node 20) always hashes what it signs, so the ECDSA steps
 // around the hash are done here (SEC 1 v2 §4.1.3 signing, §4.1.4 verification), with the
 // nonce of RFC 6979 §3.2. The secret scalar multiplication k·G stays in OpenSSL (ECDH with k
-// as the private key), and the variable-time inversion of k is blinded. Verification uses
-// public values only. The curve constants are checked in the tests against node:crypto.
+// as the private key); the variable-time inversion of k and the product with the private
+// scalar are blinded. Verification uses public values only. The curve constants are checked
+// in the tests against node:crypto.
 
 import { createECDH, createHmac, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
@@ -147,10 +148,12 @@ export function ecdsaSignDigest(privateKey: KeyObject, digest: Uint8Array, hash:
     const r = mod(baseMultiple(curve, k).x, n);
     if (r === 0n) continue;
     // s = k⁻¹(e + r·d) mod n, with k⁻¹ taken as b·(k·b)⁻¹ for a random b so that the
-    // variable-time inversion sees only a uniformly random value.
+    // variable-time inversion sees only a uniformly random value, and r·d as r·(d + m·n) for
+    // a random m, so that BigInt's multiplication and reduction never see d itself.
     const b = randomScalar(curve);
     const kInverse = mod(b * modInverse(mod(k * b, n), n), n);
-    const s = mod(kInverse * mod(e + mod(r * d, n), n), n);
+    const rd = mod(r * (d + randomScalar(curve) * n), n);
+    const s = mod(kInverse * mod(e + rd, n), n);
     if (s === 0n) continue;
     return encodeDer(new asn1js.Sequence({ value: [encodeUnsigned(r), encodeUnsigned(s)] }));
   }
