@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { invalidMessage, KmipError, resultReasonName } from '../errors.js';
 import { ResponseMessage } from '../kmip/messages.js';
-import { type RegisteredClients, refusal } from '../tls/registered-clients.js';
+import { closeIfRefused, type RegisteredClients, refusal } from '../tls/registered-clients.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import type { TtlvItem } from '../ttlv/item.js';
 import { jsonToTtlv, ttlvToJson } from '../ttlv/json.js';
@@ -118,15 +118,7 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
 
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.on('error', () => {});
-    const refused = refusal(socket, registered);
-    if (refused !== undefined) {
-      opts.log.warn(
-        { remote: socket.remoteAddress, cause: refused.cause },
-        `closing: ${refused.message}`,
-      );
-      socket.destroy();
-      return;
-    }
+    if (closeIfRefused(socket, registered, opts.log)) return;
     const identity = peerOf(socket, opts.mapIdentity)?.identity;
     if (identity === undefined) {
       opts.log.warn(

@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NO_CN_MESSAGE, tlsFailureLogger } from '../tls/diagnose.js';
-import { type RegisteredClients, refusal } from '../tls/registered-clients.js';
+import { closeIfRefused, type RegisteredClients } from '../tls/registered-clients.js';
 import {
   type ConnectionHandle,
   type ConnectionLimits,
@@ -154,15 +154,7 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       clearTimeout(entry.deadline);
       entry.tls = socket;
     }
-    const refused = refusal(socket, registered);
-    if (refused !== undefined) {
-      opts.log.warn(
-        { remote: socket.remoteAddress, cause: refused.cause },
-        `closing: ${refused.message}`,
-      );
-      socket.destroy();
-      return;
-    }
+    if (closeIfRefused(socket, registered, opts.log)) return;
     const peer = peerOf(socket, opts.mapIdentity);
     const identity = peer?.identity;
     const log = opts.log.child({

@@ -113,6 +113,19 @@ export function refusal(
   return undefined;
 }
 
+/** Closes a socket `refusal` refuses, with a warning naming why; true when it did. */
+export function closeIfRefused(
+  socket: tls.TLSSocket,
+  registered: RegisteredClients | undefined,
+  log: { warn(fields: object, message: string): void },
+): boolean {
+  const refused = refusal(socket, registered);
+  if (refused === undefined) return false;
+  log.warn({ remote: socket.remoteAddress, cause: refused.cause }, `closing: ${refused.message}`);
+  socket.destroy();
+  return true;
+}
+
 /** Node types authorizationError as an Error, but sets the OpenSSL verify code as a string. */
 function codeOf(a: unknown): string | undefined {
   if (typeof a === 'string') return a || undefined;
