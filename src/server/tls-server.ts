@@ -52,7 +52,9 @@ export interface RunningServer {
  * exchange and signatures of a full handshake for clients that reconnect per call (Barbican).
  * Ticket keys are made once per process, so every listener of the process (and a restarted
  * one) honours the tickets it issued; a ticket never outlives the process, and the workers of
- * a cluster share the primary's keys. The session keeps the client certificate, so a resumed
+ * a cluster share the primary's keys. (Node's cluster module also gives every worker's TLS
+ * listener the ticket keys of the first one to listen, as measured on Node 20; kmipd does not
+ * rely on that undocumented behaviour.) The session keeps the client certificate, so a resumed
  * connection has the identity of the full handshake (for at most sessionTimeout, Node's
  * 300 s). The session ID context is fixed rather than Node's default, a hash of the command
  * line. TLS 1.2 session IDs live in one process; a cluster's clients resume by ticket.
