@@ -125,6 +125,20 @@ const INT64_MAX = 2n ** 63n - 1n;
 const reasons: Readonly<Record<string, number | undefined>> = ResultReason;
 
 /** Result Reason "Object Already Exists" (0x18), read from the spec table once it lists it. */
+/**
+ * An object's values in the column order both SQL stores insert them: uid, owner, object_type,
+ * state, attributes, material, material_kek_id, material_alg, created_at.
+ */
+export function objectRow(obj: StoredObject) {
+  return [obj.uid, obj.owner, obj.objectType, ...changedColumns(obj), obj.createdAt];
+}
+
+/** What an update may change, in column order: state, attributes and the three of material. */
+export function changedColumns(obj: StoredObject) {
+  const m = obj.material;
+  return [obj.state, obj.attributes, m?.blob ?? null, m?.kekId ?? null, m?.algorithm ?? null];
+}
+
 export function objectAlreadyExists(uid: string): KmipError {
   return new KmipError(reasons.ObjectAlreadyExists ?? 0x18, `object ${uid} already exists`);
 }

@@ -6,12 +6,14 @@ import pg, { type PoolClient } from 'pg';
 import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
 import {
+  changedColumns,
   type IndexEntry,
   type ListWrappedQuery,
   type LocateFilter,
   type LocateQuery,
   type ObjectStore,
   objectAlreadyExists,
+  objectRow,
   type StoredObject,
   validateListWrapped,
   validateObject,
@@ -233,20 +235,8 @@ export class PostgresStore implements ObjectStore {
   }
 
   private async insertOne(c: pg.Pool | PoolClient, obj: StoredObject): Promise<void> {
-    const m = obj.material;
     try {
-      await c.query(INSERT_OBJECT, [
-        ...entryArrays(obj.index),
-        obj.uid,
-        obj.owner,
-        obj.objectType,
-        obj.state,
-        obj.attributes,
-        m?.blob ?? null,
-        m?.kekId ?? null,
-        m?.algorithm ?? null,
-        obj.createdAt,
-      ]);
+      await c.query(INSERT_OBJECT, [...entryArrays(obj.index), ...objectRow(obj)]);
     } catch (err) {
       if (isUidConflict(err)) throw objectAlreadyExists(obj.uid);
       throw err;
@@ -277,14 +267,9 @@ export class PostgresStore implements ObjectStore {
   async update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
     this.open();
     validateObject(obj);
-    const m = obj.material;
     return this.transaction(async (c) => {
       const res = await c.query<{ seq: string }>(UPDATE_OBJECT, [
-        obj.state,
-        obj.attributes,
-        m?.blob ?? null,
-        m?.kekId ?? null,
-        m?.algorithm ?? null,
+        ...changedColumns(obj),
         obj.uid,
         expectedRevision,
       ]);

@@ -6,7 +6,13 @@
 
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { GroupCommit } from './group-commit.js';
-import { type IndexEntry, objectAlreadyExists, type StoredObject } from './object-store.js';
+import {
+  changedColumns,
+  type IndexEntry,
+  objectAlreadyExists,
+  objectRow,
+  type StoredObject,
+} from './object-store.js';
 
 /** Page cache of a connection, KiB. */
 const PAGE_CACHE_KIB = 64 * 1024;
@@ -127,17 +133,10 @@ export class SqliteWriter implements SqliteWrites {
   }
 
   update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
-    const m = obj.material;
     return this.group.run(() => {
-      const seq = this.s.updateObject.get(
-        obj.state,
-        obj.attributes,
-        m?.blob ?? null,
-        m?.kekId ?? null,
-        m?.algorithm ?? null,
-        obj.uid,
-        expectedRevision,
-      ) as bigint | undefined;
+      const seq = this.s.updateObject.get(...changedColumns(obj), obj.uid, expectedRevision) as
+        | bigint
+        | undefined;
       if (seq === undefined) return false;
       this.replaceEntries(seq, obj.index);
       return true;
@@ -184,22 +183,9 @@ export class SqliteWriter implements SqliteWrites {
   }
 
   private insertOne(obj: StoredObject): void {
-    const m = obj.material;
     let seq: bigint;
     try {
-      seq = BigInt(
-        this.s.insertObject.run(
-          obj.uid,
-          obj.owner,
-          obj.objectType,
-          obj.state,
-          obj.attributes,
-          m?.blob ?? null,
-          m?.kekId ?? null,
-          m?.algorithm ?? null,
-          obj.createdAt,
-        ).lastInsertRowid,
-      );
+      seq = BigInt(this.s.insertObject.run(...objectRow(obj)).lastInsertRowid);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw objectAlreadyExists(obj.uid);
