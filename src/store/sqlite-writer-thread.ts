@@ -58,6 +58,26 @@ function reviveError(e: SerializedError): Error {
 
 const BOOT = new URL('./sqlite-writer-boot.mjs', import.meta.url);
 
+/**
+ * A copy of BYTES in an ArrayBuffer of its own, listed in TRANSFER. Posting a Buffer as it is
+ * would copy its whole backing store, and small Buffers share Node's 8 KiB pool with whatever
+ * else the process allocated there: only the object's own bytes may reach the thread.
+ */
+function own(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  transfer.push(copy.buffer);
+  return copy;
+}
+
+export function wire(obj: StoredObject, transfer: ArrayBuffer[]): StoredObject {
+  const m = obj.material;
+  return {
+    ...obj,
+    attributes: own(obj.attributes, transfer) as Buffer,
+    material: m === null ? null : { ...m, blob: own(m.blob, transfer) as Buffer },
+  };
+}
+
 type Write =
   Exclude<WriterRequest, { op: 'close' }> extends infer R
     ? R extends { id: number }
@@ -102,19 +122,23 @@ export class WriterThread implements SqliteWrites {
   }
 
   insert(obj: StoredObject): Promise<void> {
-    return this.send({ op: 'insert', obj }) as Promise<void>;
+    const t: ArrayBuffer[] = [];
+    return this.send({ op: 'insert', obj: wire(obj, t) }, t) as Promise<void>;
   }
 
   insertBatch(objs: readonly StoredObject[]): Promise<void> {
-    return this.send({ op: 'insertBatch', objs }) as Promise<void>;
+    const t: ArrayBuffer[] = [];
+    return this.send({ op: 'insertBatch', objs: objs.map((o) => wire(o, t)) }, t) as Promise<void>;
   }
 
   update(obj: StoredObject, expectedRevision: number): Promise<boolean> {
-    return this.send({ op: 'update', obj, expectedRevision }) as Promise<boolean>;
+    const t: ArrayBuffer[] = [];
+    return this.send({ op: 'update', obj: wire(obj, t), expectedRevision }, t) as Promise<boolean>;
   }
 
   replace(obj: StoredObject, expectedRevision: number): Promise<boolean> {
-    return this.send({ op: 'replace', obj, expectedRevision }) as Promise<boolean>;
+    const t: ArrayBuffer[] = [];
+    return this.send({ op: 'replace', obj: wire(obj, t), expectedRevision }, t) as Promise<boolean>;
   }
 
   remove(uid: string): Promise<boolean> {
@@ -122,7 +146,9 @@ export class WriterThread implements SqliteWrites {
   }
 
   putSetting(name: string, value: Buffer | undefined): Promise<void> {
-    return this.send({ op: 'putSetting', name, value }) as Promise<void>;
+    const t: ArrayBuffer[] = [];
+    const bytes = value === undefined ? undefined : (own(value, t) as Buffer);
+    return this.send({ op: 'putSetting', name, value: bytes }, t) as Promise<void>;
   }
 
   /** Commits what the thread has, closes its connection and ends it. */
@@ -137,18 +163,19 @@ export class WriterThread implements SqliteWrites {
     }
   }
 
-  private send(write: Write): Promise<unknown> {
+  /** TRANSFER: the ArrayBuffers of WRITE's own byte copies, moved rather than copied. */
+  private send(write: Write, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.stopped !== undefined) return Promise.reject(this.stopped);
-    return this.request(write);
+    return this.request(write, transfer);
   }
 
-  private request(body: Write | { op: 'close' }): Promise<unknown> {
+  private request(body: Write | { op: 'close' }, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       // Referenced only while a write is in flight: an idle store never holds the process.
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...body });
+      this.worker.postMessage({ id, ...body }, transfer);
     });
   }
 

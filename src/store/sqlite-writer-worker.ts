@@ -55,10 +55,13 @@ try {
     }
   };
   port.on('message', (req: WriterRequest) => {
-    perform(req).then(
-      (value) => reply({ id: req.id, ok: true, value }),
-      (err: unknown) => reply({ id: req.id, ok: false, error: serializeError(err) }),
-    );
+    // A write that throws before it is queued fails alone, not the thread.
+    Promise.resolve()
+      .then(() => perform(req))
+      .then(
+        (value) => reply({ id: req.id, ok: true, value }),
+        (err: unknown) => reply({ id: req.id, ok: false, error: serializeError(err) }),
+      );
   });
   reply({ id: 0, ok: true, value: 'ready' });
 } catch (err) {

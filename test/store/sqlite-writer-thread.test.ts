@@ -1,7 +1,8 @@
 // The SQLite store with its writes on a thread (src/store/sqlite-writer-thread.ts): errors
 // come back with their KMIP reason or SQLite code, the event loop keeps serving reads while a
-// write waits for a lock, a dead thread fails writes with General Failure, and close commits
-// what was queued. The ObjectStore behaviour suite runs on this mode too (object-store.test.ts).
+// write waits for a lock, a dead thread fails writes with General Failure, close commits what
+// was queued, and only an object's own bytes cross to the thread. The ObjectStore behaviour
+// suite runs on this mode too (object-store.test.ts).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import {
   SQLITE_FILE_NAME,
   type SqliteStore,
 } from '../../src/store/sqlite-store.js';
+import { wire } from '../../src/store/sqlite-writer-thread.js';
 import { ResultReason } from '../../src/ttlv/spec/generated.js';
 
 function obj(uid: string, name = uid): StoredObject {
@@ -38,6 +40,21 @@ function obj(uid: string, name = uid): StoredObject {
     createdAt: 1_700_000_000_000,
   };
 }
+
+describe('what crosses to the writer thread', () => {
+  it("is a copy of the object's own bytes, never the Buffer pool around them", () => {
+    const pooled = obj('p');
+    // Small Buffers share Node's pool: posting one would copy the whole pool slab.
+    expect(pooled.attributes.buffer.byteLength).toBeGreaterThan(pooled.attributes.length);
+    const transfer: ArrayBuffer[] = [];
+    const sent = wire(pooled, transfer);
+    expect(sent.attributes.buffer.byteLength).toBe(pooled.attributes.length);
+    expect(Buffer.from(sent.attributes).equals(pooled.attributes)).toBe(true);
+    expect(sent.material?.blob.buffer.byteLength).toBe(pooled.material?.blob.length);
+    expect(transfer).toEqual([sent.attributes.buffer, sent.material?.blob.buffer]);
+    expect(pooled.attributes.toString()).toBe('attrs of p');
+  });
+});
 
 describe('SQLite store with a writer thread', () => {
   let dir: string;
