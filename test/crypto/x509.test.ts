@@ -80,7 +80,9 @@ describe('parseCertificate on the development PKI', () => {
       keyUsage: ['digitalSignature', 'keyEncipherment'],
       isCA: false,
     });
-    expect(info.serialNumberHex.toUpperCase()).toBe(node.serialNumber.replace(/^0+/, ''));
+    // node:crypto drops leading zero digits (C005…); the DER bytes keep a whole octet (0C005…).
+    const digits = (hex: string) => hex.toUpperCase().replace(/^0+/, '');
+    expect(digits(info.serialNumberHex)).toBe(digits(node.serialNumber));
     expect(info.notBefore).toEqual(new Date(node.validFrom));
     expect(info.notAfter).toEqual(new Date(node.validTo));
     expect(info.publicKeyDer.equals(node.publicKey.export({ type: 'spki', format: 'der' }))).toBe(
