@@ -21,14 +21,15 @@ export interface WriterSetup {
   busyTimeoutMs: number;
 }
 
-export type WriterRequest = { id: number } & (
+/** A write the store asks of the thread. */
+type Write =
   | { op: 'insert'; obj: StoredObject }
   | { op: 'insertBatch'; objs: readonly StoredObject[] }
   | { op: 'update' | 'replace'; obj: StoredObject; expectedRevision: number }
   | { op: 'remove'; uid: string }
-  | { op: 'putSetting'; name: string; value: Buffer | undefined }
-  | { op: 'close' }
-);
+  | { op: 'putSetting'; name: string; value: Buffer | undefined };
+
+export type WriterRequest = { id: number } & (Write | { op: 'close' });
 
 /** What crosses the thread boundary of an error: KMIP reason or SQLite code, and the text. */
 export interface SerializedError {
@@ -77,13 +78,6 @@ export function wire(obj: StoredObject, transfer: ArrayBuffer[]): StoredObject {
     material: m === null ? null : { ...m, blob: own(m.blob, transfer) as Buffer },
   };
 }
-
-type Write =
-  Exclude<WriterRequest, { op: 'close' }> extends infer R
-    ? R extends { id: number }
-      ? Omit<R, 'id'>
-      : never
-    : never;
 
 export class WriterThread implements SqliteWrites {
   private readonly pending = new Map<
