@@ -11,7 +11,6 @@ import { usersCommand } from '../auth/users-command.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
-import { initPki, issuePkiClient } from '../pki/dev-pki.js';
 import {
   announceWorkerReady,
   isClusterWorker,
@@ -35,6 +34,7 @@ import {
 } from './commands-kmipd/config.js';
 import { doctorCommand } from './commands-kmipd/doctor.js';
 import { kekCommand, withKekOptions } from './commands-kmipd/kek.js';
+import { pkiCommand } from './commands-kmipd/pki.js';
 
 /** Worker N of a cluster serves its admin port at admin-port + N - 1 (any free one for 0). */
 function workerExtras(
@@ -360,89 +360,7 @@ await yargs(hideBin(process.argv))
   .command(configCommand)
   .command(exportCommand)
   .command(importCommand)
-  .command('pki', 'Development PKI', (y) =>
-    y
-      .command(
-        'init',
-        'Write a CA, a server certificate (localhost, 127.0.0.1) and client certificates',
-        (z) =>
-          z
-            .option('dir', { type: 'string', demandOption: true, describe: 'Output directory' })
-            .option('client', {
-              type: 'string',
-              array: true,
-              default: ['admin'],
-              describe: 'Client certificate name (CN); repeat for several',
-            })
-            .option('force', {
-              type: 'boolean',
-              default: false,
-              describe: 'Overwrite existing files',
-            }),
-        async (a) => {
-          try {
-            const files = await initPki({ dir: resolve(a.dir), clients: a.client, force: a.force });
-            process.stdout.write(
-              `wrote ${files.ca.cert}, ${files.server.cert} and client certificates: ${Object.keys(files.clients).join(', ')}\n`,
-            );
-          } catch (err) {
-            fail(explain(err));
-          }
-        },
-      )
-      .command(
-        'client <name>',
-        "Issue one more client certificate and key (CN = name, clientAuth) from a PKI's " +
-          'existing CA; a server using that CA accepts it at once, without a restart',
-        (z) =>
-          z
-            .positional('name', {
-              type: 'string',
-              demandOption: true,
-              describe: 'Client name: the certificate CN and the file names NAME.crt, NAME.key',
-            })
-            .option('dir', {
-              type: 'string',
-              describe: 'PKI directory holding ca.crt and ca.key (what pki init wrote)',
-            })
-            .option('data-dir', {
-              type: 'string',
-              describe: "A server's data directory: uses the development PKI in DATA/pki",
-            })
-            .option('days', {
-              type: 'number',
-              default: 3650,
-              describe: "Validity in days, never past the CA's own expiry",
-            })
-            .option('force', {
-              type: 'boolean',
-              default: false,
-              describe: 'Replace an existing NAME.crt and NAME.key',
-            })
-            .check((a) => {
-              if ((a.dir === undefined) === (a['data-dir'] === undefined))
-                throw new Error('give exactly one of --dir and --data-dir');
-              if (!Number.isInteger(a.days) || a.days < 1)
-                throw new Error('--days must be a positive integer');
-              return true;
-            }),
-        async (a) => {
-          const dir = a.dir !== undefined ? resolve(a.dir) : join(resolve(a['data-dir']!), 'pki');
-          try {
-            const pair = await issuePkiClient({
-              dir,
-              name: a.name,
-              validityDays: a.days,
-              force: a.force,
-            });
-            process.stdout.write(`wrote ${pair.cert} and ${pair.key}\n`);
-          } catch (err) {
-            fail(explain(err));
-          }
-        },
-      )
-      .demandCommand(1, 'name a pki command'),
-  )
+  .command(pkiCommand)
   .demandCommand(1, 'name a command')
   .strict()
   .help()
