@@ -1,5 +1,5 @@
-// `kmipd export`: every object of a store (all owners, destroyed ones included) into an
-// encrypted backup (container.ts, records.ts). Material is unwrapped with the server's KEK
+// `kmipd export`: every object of a store (all owners, destroyed ones included) and its
+// server-wide settings into an encrypted backup (container.ts, records.ts). Material is unwrapped with the server's KEK
 // keyring and sealed under the operator's backup key. The file is written beside its final
 // name and renamed into place once complete, so a failed export leaves no partial backup.
 //
@@ -16,6 +16,7 @@ import {
   encodeEnd,
   encodeManifest,
   encodeObject,
+  encodeSetting,
   RECORD_VERSION,
 } from './records.js';
 
@@ -31,6 +32,8 @@ export interface ExportSummary {
   withoutMaterial: number;
   /** Listed at the start but removed before they were read. */
   vanished: number;
+  /** Server-wide settings written (the Set Constraints list). */
+  settings: number;
   owners: number;
   bytes: number;
 }
@@ -65,9 +68,16 @@ export async function exportBackup(opts: {
         objects: 0,
         withoutMaterial: 0,
         vanished: 0,
+        settings: 0,
         owners: 0,
         bytes: 0,
       };
+      for (const name of await store.settingNames()) {
+        const value = await store.getSetting(name);
+        if (value === undefined) continue;
+        await writer.write(encodeSetting(name, value), false);
+        summary.settings++;
+      }
       const owners = new Set<string>();
       for (const uid of uids) {
         const o = await store.get(uid);
@@ -86,7 +96,7 @@ export async function exportBackup(opts: {
         owners.add(o.owner);
         progress?.tick();
       }
-      await writer.write(encodeEnd(summary.objects), true);
+      await writer.write(encodeEnd(summary.objects, summary.settings), true);
       await file.sync();
       summary.owners = owners.size;
       summary.bytes = (await file.stat()).size;

@@ -2,8 +2,10 @@
 //
 //   kind u8 | meta length u32 | meta (JSON, UTF-8) | attribute bytes | material bytes
 //
-// kind 1 is the manifest (first chunk), kind 2 an object, kind 3 the end (last chunk, with
-// the number of objects written). An object's meta keeps what the store keeps: uid, owner,
+// kind 1 is the manifest (first chunk), kind 2 an object, kind 4 a server-wide setting (the
+// Set Constraints list: its name in the meta, its stored bytes after), kind 3 the end (last
+// chunk, with the numbers of objects and settings written). Record version 1 (before
+// settings) is still read. An object's meta keeps what the store keeps: uid, owner,
 // object type, state, revision, creation time and the Locate index; its attributes are the
 // store's TTLV bytes as they are, and its material is the object structure in clear TTLV
 // (the KEK-wrapped form would be useless to a server with another KEK).
@@ -12,11 +14,13 @@ import type { IndexEntry } from '../store/object-store.js';
 import { backupError } from './container.js';
 
 export const BACKUP_FORMAT = 'kmipd-backup';
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 const KIND_MANIFEST = 1;
 const KIND_OBJECT = 2;
 const KIND_END = 3;
+const KIND_SETTING = 4;
 
 export interface Manifest {
   format: typeof BACKUP_FORMAT;
@@ -44,7 +48,8 @@ export interface ObjectRecord {
 export type BackupRecord =
   | { kind: 'manifest'; manifest: Manifest }
   | { kind: 'object'; object: ObjectRecord }
-  | { kind: 'end'; objects: number };
+  | { kind: 'setting'; name: string; value: Buffer }
+  | { kind: 'end'; objects: number; settings: number };
 
 type IndexJson = [string, 'n' | 'b' | 's', string | number];
 
@@ -72,8 +77,12 @@ export function encodeManifest(m: Manifest): Buffer {
   return frame(KIND_MANIFEST, m);
 }
 
-export function encodeEnd(objects: number): Buffer {
-  return frame(KIND_END, { objects });
+export function encodeEnd(objects: number, settings: number): Buffer {
+  return frame(KIND_END, { objects, settings });
+}
+
+export function encodeSetting(name: string, value: Buffer): Buffer {
+  return frame(KIND_SETTING, { name }, value);
 }
 
 export function encodeObject(o: ObjectRecord): Buffer {
@@ -156,17 +165,23 @@ export function decodeRecord(plain: Buffer, i: number): BackupRecord {
     case KIND_MANIFEST: {
       const m = meta as Manifest;
       if (m.format !== BACKUP_FORMAT) throw bad(i, 'not a kmipd backup manifest');
-      if (m.version !== RECORD_VERSION) {
+      if (!READABLE_VERSIONS.includes(m.version)) {
         throw backupError(`kmipd backup record version ${m.version} is not supported`);
       }
       return { kind: 'manifest', manifest: m };
     }
     case KIND_OBJECT:
       return { kind: 'object', object: objectOf(meta as ObjectMeta, rest, i) };
+    case KIND_SETTING: {
+      const name = (meta as { name?: unknown }).name;
+      if (typeof name !== 'string' || name === '') throw bad(i, 'setting name');
+      return { kind: 'setting', name, value: Buffer.from(rest) };
+    }
     case KIND_END: {
-      const n = (meta as { objects?: unknown }).objects;
-      if (!isInt(n)) throw bad(i, 'object count');
-      return { kind: 'end', objects: n };
+      const { objects, settings = 0 } = meta as { objects?: unknown; settings?: unknown };
+      if (!isInt(objects)) throw bad(i, 'object count');
+      if (!isInt(settings)) throw bad(i, 'setting count');
+      return { kind: 'end', objects, settings };
     }
     default:
       throw bad(i, `unknown kind ${kind}`);

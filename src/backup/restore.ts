@@ -4,7 +4,9 @@
 // material under the target's current KEK and inserts it with its uid, owner, state,
 // attributes, index and creation time; the revision is brought to the recorded one with
 // compare-and-swap updates, since a store writes revision 1 on insert. Should the second
-// pass fail, the objects it inserted are removed again.
+// pass fail, the objects it inserted are removed again. The backup's server-wide settings
+// (the Set Constraints list) are written once every object is in; with --merge a setting
+// the target already has is kept.
 
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import { KmipError } from '../errors.js';
@@ -20,6 +22,10 @@ export interface RestoreSummary {
   restored: number;
   /** With --merge: objects left out because their uid is taken in the target. */
   skipped: string[];
+  /** Server-wide settings written to the target. */
+  settings: number;
+  /** With --merge: settings the target already had, kept as they were. */
+  keptSettings: string[];
   owners: number;
 }
 
@@ -37,6 +43,7 @@ const BATCH = 200;
 async function* records(path: string, secret: BackupSecret): AsyncGenerator<BackupRecord> {
   let seenEnd = false;
   let objects = 0;
+  let settings = 0;
   for await (const { index, plain, final } of readChunks(path, secret)) {
     const r = decodeRecord(plain, index);
     plain.fill(0);
@@ -46,9 +53,13 @@ async function* records(path: string, secret: BackupSecret): AsyncGenerator<Back
     if (final !== (r.kind === 'end'))
       throw backupError(`record ${index} of the backup is out of place`);
     if (r.kind === 'object') objects++;
+    if (r.kind === 'setting') settings++;
     if (r.kind === 'end') {
       if (r.objects !== objects) {
         throw backupError(`the backup says it holds ${r.objects} objects but has ${objects}`);
+      }
+      if (r.settings !== settings) {
+        throw backupError(`the backup says it holds ${r.settings} settings but has ${settings}`);
       }
       seenEnd = true;
     }
@@ -135,8 +146,10 @@ export async function restoreBackup(opts: {
       progress?.tick();
     }
   };
+  const settings: { name: string; value: Buffer }[] = [];
   try {
     for await (const r of records(path, secret)) {
+      if (r.kind === 'setting') settings.push(r);
       if (r.kind !== 'object') continue;
       const obj = await toStored(r.object, wrapper);
       owners.add(obj.owner);
@@ -163,5 +176,18 @@ export async function restoreBackup(opts: {
     for (const uid of inserted) await store.remove(uid).catch(() => false);
     throw err;
   }
-  return { manifest: verified.manifest, restored: inserted.length, skipped, owners: owners.size };
+  // Settings last: the objects are in, so a failure here leaves no half-restored list.
+  const keptSettings: string[] = [];
+  for (const { name, value } of settings) {
+    if (merge && (await store.getSetting(name)) !== undefined) keptSettings.push(name);
+    else await store.putSetting(name, value);
+  }
+  return {
+    manifest: verified.manifest,
+    restored: inserted.length,
+    skipped,
+    settings: settings.length - keptSettings.length,
+    keptSettings,
+    owners: owners.size,
+  };
 }

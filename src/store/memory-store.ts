@@ -152,6 +152,11 @@ export class MemoryStore implements ObjectStore {
     else this.settings.set(name, Buffer.from(value));
   }
 
+  async settingNames(): Promise<string[]> {
+    this.open();
+    return [...this.settings.keys()].sort();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

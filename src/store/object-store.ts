@@ -116,6 +116,8 @@ export interface ObjectStore {
   getSetting(name: string): Promise<Buffer | undefined>;
   /** Writes a setting, replacing any value; `undefined` removes it. */
   putSetting(name: string, value: Buffer | undefined): Promise<void>;
+  /** The names of the settings that have a value, sorted (backups carry them all). */
+  settingNames(): Promise<string[]>;
   close(): Promise<void>;
 }
 

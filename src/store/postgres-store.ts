@@ -381,6 +381,13 @@ export class PostgresStore implements ObjectStore {
     );
   }
 
+  async settingNames(): Promise<string[]> {
+    const res = await this.open().query<{ name: string }>(
+      'SELECT name FROM settings ORDER BY name COLLATE "C"',
+    );
+    return res.rows.map((r) => r.name);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -385,6 +385,11 @@ export class SqliteStore implements ObjectStore {
     return this.writes.putSetting(name, value);
   }
 
+  async settingNames(): Promise<string[]> {
+    this.open();
+    return this.prepared('SELECT name FROM settings ORDER BY name').pluck().all() as string[];
+  }
+
   async close(): Promise<void> {
     if (!this.db.open) return;
     try {

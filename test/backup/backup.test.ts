@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupSecret, HEADER_BYTES } from '../../src/backup/container.js';
 import { exportBackup } from '../../src/backup/export.js';
+import {
+  BACKUP_FORMAT,
+  decodeRecord,
+  encodeEnd,
+  encodeManifest,
+} from '../../src/backup/records.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { SoftwareKeyWrapper } from '../../src/crypto/software-key-wrapper.js';
 import { openMemoryStore } from '../../src/store/memory-store.js';
@@ -45,6 +51,51 @@ describe('backup and restore', () => {
     expect(s.restored).toBe(made.length);
     expect(s.owners).toBe(2);
     expect(await expectSameObjects(source, target)).toBe(made.length);
+  });
+
+  it("carries the server-wide settings; a merge keeps the target's own", async () => {
+    const name = 'kmip.constraints';
+    const value = Buffer.from('420122 stored constraint bytes');
+    await source.store.putSetting(name, value);
+    try {
+      const out = join(dir, 'settings.kbk');
+      const e = await exportBackup({ ...source, out, secret: keySecret() });
+      expect(e.settings).toBe(1);
+      const target = fresh();
+      const r = await restoreBackup({ path: out, ...target, secret: keySecret() });
+      expect(r).toMatchObject({ settings: 1, keptSettings: [] });
+      expect(await target.store.getSetting(name)).toEqual(value);
+
+      const other = fresh();
+      await other.store.putSetting(name, Buffer.from('the target list'));
+      const m = await restoreBackup({ path: out, ...other, secret: keySecret(), merge: true });
+      expect(m).toMatchObject({ settings: 0, keptSettings: [name] });
+      expect(await other.store.getSetting(name)).toEqual(Buffer.from('the target list'));
+    } finally {
+      await source.store.putSetting(name, undefined);
+    }
+  });
+
+  it('reads a record-version 1 backup (before settings) and refuses unknown versions', () => {
+    const manifest = (version: number) =>
+      encodeManifest({
+        format: BACKUP_FORMAT,
+        version,
+        createdAt: '',
+        source: 'memory',
+        listed: 0,
+      });
+    expect(decodeRecord(manifest(1), 0)).toMatchObject({ kind: 'manifest' });
+    expect(() => decodeRecord(manifest(3), 0)).toThrow(/record version 3 is not supported/);
+    const end = Buffer.from(encodeEnd(4, 0));
+    // A version 1 end record has no setting count.
+    const v1End = Buffer.concat([
+      end.subarray(0, 1),
+      Buffer.alloc(4),
+      Buffer.from('{"objects":4}'),
+    ]);
+    v1End.writeUInt32BE(13, 1);
+    expect(decodeRecord(v1End, 5)).toEqual({ kind: 'end', objects: 4, settings: 0 });
   });
 
   it('keeps no key material in clear in the file', async () => {

@@ -542,6 +542,15 @@ describe.each([
       expect(await store.getSetting('t')).toEqual(Buffer.from('kept'));
     });
 
+    it('are listed by name, sorted, only while they have a value', async () => {
+      expect(await store.settingNames()).toEqual([]);
+      await store.putSetting('b.two', Buffer.from('2'));
+      await store.putSetting('a.one', Buffer.alloc(0));
+      await store.putSetting('c.three', Buffer.from('3'));
+      await store.putSetting('c.three', undefined);
+      expect(await store.settingNames()).toEqual(['a.one', 'b.two']);
+    });
+
     it('hold an empty value, distinct from none', async () => {
       await store.putSetting('s', Buffer.alloc(0));
       expect(await store.getSetting('s')).toEqual(Buffer.alloc(0));

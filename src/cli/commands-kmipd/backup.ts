@@ -133,6 +133,7 @@ const exportBackupCommand: CommandModule<object, ExportArgs> = {
       progress.stop();
       process.stdout.write(
         `exported ${s.objects} objects of ${s.owners} owners (${s.withoutMaterial} destroyed, without key material) to ${out}, ${s.bytes} bytes` +
+          (s.settings > 0 ? `, with ${s.settings} server setting(s)` : '') +
           (s.vanished > 0 ? `; ${s.vanished} removed while the export ran` : '') +
           '\n',
       );
@@ -205,10 +206,14 @@ const importBackupCommand: CommandModule<object, ImportArgs> = {
         progress.stop();
         process.stdout.write(
           `restored ${s.restored} objects of ${s.owners} owners from a backup of ${s.manifest.createdAt} under ${under}` +
+            (s.settings > 0 ? `, with ${s.settings} server setting(s)` : '') +
             (a.merge ? `; ${s.skipped.length} left out (identifier taken)` : '') +
             '\n',
         );
         for (const uid of s.skipped) process.stdout.write(`left out: object ${uid}\n`);
+        for (const name of s.keptSettings) {
+          process.stdout.write(`kept the target's own setting ${name}\n`);
+        }
       } else {
         const s = await migratePyKmip({
           database: resolve(a['from-pykmip']!),
