@@ -19,8 +19,9 @@
 // Every operation that makes an object is held to them: Create, Create Key Pair, Register,
 // Import, Re-key, Re-key Key Pair, Derive Key, Certify, Re-certify, Create Split Key, Join
 // Split Key (they all store through src/objects/repository.ts), and so is `kmipd import
-// --from-pykmip`, which stores the same way. Changing the attributes of an existing object is
-// not checked.
+// --from-pykmip`, which stores the same way. An attribute edit (Add, Modify, Delete, Set
+// Attribute) fails with Constraint Violation when the object matched a constraint before it
+// and matches none after; lifecycle changes (Activate, Revoke, ...) are not checked.
 //
 // The list is kept in the ObjectStore as one setting (the Constraints structure in TTLV), so
 // it survives restarts and every server process on the store enforces the same list. It is
@@ -170,19 +171,51 @@ export function matchesConstraint(c: Constraint, mo: Pick<ManagedObject, 'attrib
  * Fails with Constraint Violation unless every object satisfies the constraints that apply to
  * its type. Operations that store several objects check them all before storing the first.
  */
+type Constrained = Pick<ManagedObject, 'objectType' | 'attributes'>;
+
+function applyingTo(list: readonly Constraint[], objectType: number): Constraint[] {
+  return list.filter((c) => c.objectTypes.objectTypes.includes(objectType));
+}
+
+function violation(objectType: number, what: string, applying: number): KmipError {
+  const type = enumName(Tag.ObjectType, objectType) ?? `0x${objectType.toString(16)}`;
+  return new KmipError(
+    ResultReason.ConstraintViolation,
+    `${what.replace('$TYPE', type)} the ${applying} constraints set for its object type`,
+  );
+}
+
 export async function requireConstraints(
   ctx: OperationContext,
-  objects: ReadonlyArray<Pick<ManagedObject, 'objectType' | 'attributes'>>,
+  objects: ReadonlyArray<Constrained>,
 ): Promise<void> {
   const list = await currentConstraints(ctx);
   if (list.length === 0) return;
   for (const mo of objects) {
-    const applying = list.filter((c) => c.objectTypes.objectTypes.includes(mo.objectType));
+    const applying = applyingTo(list, mo.objectType);
     if (applying.length === 0 || applying.some((c) => matchesConstraint(c, mo))) continue;
-    const type = enumName(Tag.ObjectType, mo.objectType) ?? `0x${mo.objectType.toString(16)}`;
-    throw new KmipError(
-      ResultReason.ConstraintViolation,
-      `the new ${type} matches none of the ${applying.length} constraints set for its object type`,
-    );
+    throw violation(mo.objectType, 'the new $TYPE matches none of', applying.length);
   }
+}
+
+/**
+ * An attribute edit may not take an object out of the constraints it matched: BEFORE and
+ * AFTER are the object's attributes around the edit. An object that matched none before (made
+ * before the constraints were set) may still be edited.
+ */
+export async function requireConstraintsKept(
+  ctx: OperationContext,
+  before: Constrained,
+  after: Constrained,
+): Promise<void> {
+  const list = await currentConstraints(ctx);
+  if (list.length === 0) return;
+  const applying = applyingTo(list, after.objectType);
+  if (!applying.some((c) => matchesConstraint(c, before))) return;
+  if (applying.some((c) => matchesConstraint(c, after))) return;
+  throw violation(
+    after.objectType,
+    'the change leaves the $TYPE matching none of',
+    applying.length,
+  );
 }

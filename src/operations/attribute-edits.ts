@@ -1,10 +1,11 @@
 // Shared steps of the attribute-changing operations (Add, Modify, Delete, Set Attribute):
-// load the caller's object, apply the change under the attribute rules, let a due Activation
-// Date take effect, stamp Last Change Date, save.
+// load the caller's object, apply the change under the attribute rules and the server's
+// constraints, let a due Activation Date take effect, stamp Last Change Date, save.
 
 import { KmipError } from '../errors.js';
 import type { Attribute } from '../kmip/attributes.js';
 import { dateOf, item } from '../kmip/items.js';
+import { requireConstraintsKept } from '../objects/constraints.js';
 import { DESTROYED_STATES, transition } from '../objects/lifecycle.js';
 import { type ManagedObject, setAttr, wrongState } from '../objects/managed-object.js';
 import { loadObject, saveObject } from '../objects/repository.js';
@@ -22,7 +23,9 @@ export async function editAttributes(
   if (DESTROYED_STATES.includes(mo.state)) {
     throw wrongState(ctx.version, 'the object has been destroyed');
   }
+  const before = { objectType: mo.objectType, attributes: [...mo.attributes] };
   const attribute = await change(mo);
+  await requireConstraintsKept(ctx, before, mo);
   activateWhenDue(ctx, mo);
   setAttr(mo, item.date(Tag.LastChangeDate, ctx.now));
   await saveObject(ctx, mo);

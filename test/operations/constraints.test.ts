@@ -241,6 +241,44 @@ describe('Constraint Violation', () => {
     expect(await s.store.count()).toBe(2);
   });
 
+  it('refuses an attribute edit that takes an object out of every constraint', async () => {
+    const s = testServer({ admins: [ADMIN] });
+    const early = await createKey(s, aes(128)); // made before the constraints
+    expect((await setConstraints(s, TC_MD_24)).resultStatus).toBe(ResultStatus.Success);
+    const made = await createKey(s, [...aes(256), item.text(Tag.ObjectGroup, 'Group1')]);
+    const uid = (r: typeof made) => find(payloadOf(r), Tag.UniqueIdentifier)!;
+    const edit = (operation: number, target: typeof made, payload: TtlvItem[]) =>
+      call(s, operation, [uid(target), ...payload], { identity: 'alice' });
+    const group = (g: string) => item.text(Tag.ObjectGroup, g);
+
+    const moved = await edit(Operation.ModifyAttribute, made, [
+      item.struct(Tag.CurrentAttribute, [group('Group1')]),
+      item.struct(Tag.NewAttribute, [group('Group2')]),
+    ]);
+    expect(moved.resultReason).toBe(ResultReason.ConstraintViolation);
+    const dropped = await edit(Operation.DeleteAttribute, made, [
+      item.struct(Tag.CurrentAttribute, [group('Group1')]),
+    ]);
+    expect(dropped.resultReason).toBe(ResultReason.ConstraintViolation);
+    // Still in Group1: the refused edits changed nothing.
+    const attrs = await edit(Operation.GetAttributes, made, [
+      item.enum(Tag.AttributeReference, Tag.ObjectGroup),
+    ]);
+    const kept = find(payloadOf(attrs), Tag.Attributes)!.value as TtlvItem[];
+    expect(kept.filter((a) => a.tag === Tag.ObjectGroup).map((a) => a.value)).toEqual(['Group1']);
+
+    // Edits that keep it in a constraint go through, and so do edits of an object that
+    // matched none before.
+    const second = await edit(Operation.AddAttribute, made, [
+      item.struct(Tag.NewAttribute, [group('Group2')]),
+    ]);
+    expect(second.resultStatus).toBe(ResultStatus.Success);
+    const old = await edit(Operation.AddAttribute, early, [
+      item.struct(Tag.NewAttribute, [group('Group3')]),
+    ]);
+    expect(old.resultStatus).toBe(ResultStatus.Success);
+  });
+
   it('holds administrators to them too', async () => {
     const s = await constrained();
     const res = await createKey(s, aes(128), ADMIN);
