@@ -326,6 +326,12 @@ await yargs(hideBin(process.argv))
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        kmipd.reloadTls().then(
+          (cert) => log.info(cert, 'TLS files reloaded: new connections use them'),
+          (err) => log.error({ err: explain(err) }, 'TLS reload failed: serving as before'),
+        );
+      });
       // A worker whose primary is gone has no one to relay tickets or replace it: it stops.
       if (worker !== undefined) process.on('disconnect', () => void stop('primary gone'));
       installLastResortHandlers(log, () => kmipd.stop());

@@ -2,7 +2,8 @@
 // than one core. The primary process holds no store and serves nothing itself: it starts the
 // workers one after another (the first one creates the data directory, KEK, PKI and schema
 // alone), hands each the keys they must share, relays login-ticket changes between them,
-// replaces a worker that dies, and stops them all on SIGTERM or SIGINT.
+// replaces a worker that dies, stops them all on SIGTERM or SIGINT, and passes SIGHUP (reload
+// the TLS files) on to each.
 //
 // Node's cluster module shares the listening sockets: the primary accepts each connection and
 // passes it to the workers in turn, and a connection stays with its worker. What the workers
@@ -189,6 +190,11 @@ export function runPrimary(workers: number, log: Logger): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Each worker reloads its own TLS files (and logs the outcome).
+  process.on('SIGHUP', () => {
+    log.info({ workers: byIndex.size }, 'SIGHUP: every worker reloads its TLS files');
+    for (const w of byIndex.values()) w.process.kill('SIGHUP');
+  });
 
   void (async () => {
     try {

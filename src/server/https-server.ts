@@ -23,7 +23,7 @@ import { KMIP_VERSIONS, ResultStatus, Tag } from '../ttlv/spec/index.js';
 import { ttlvToXml, xmlToTtlv } from '../ttlv/xml.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './connection.js';
 import type { MessageLayer } from './message-layer.js';
-import { type IdentityMapper, peerOf, type RunningServer } from './tls-server.js';
+import { type IdentityMapper, peerOf, type RunningServer, type TlsMaterial } from './tls-server.js';
 
 /**
  * The HTTP limits on top of the connection limits the KMIP port has. Of ConnectionLimits the
@@ -90,15 +90,18 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
   const perIdentity = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
   let connections = 0;
-  const registered = opts.registered?.list.length ? opts.registered : undefined;
+  let registered = opts.registered?.list.length ? opts.registered : undefined;
+  const context = (m: TlsMaterial) => ({
+    cert: m.cert,
+    key: m.key,
+    ca: m.ca,
+    minVersion: 'TLSv1.2' as const,
+  });
   const server = https.createServer({
-    cert: opts.cert,
-    key: opts.key,
-    ca: opts.ca,
+    ...context(opts),
     requestCert: true,
     // With registered certificates, the secureConnection listener decides.
     rejectUnauthorized: registered === undefined,
-    minVersion: 'TLSv1.2',
     handshakeTimeout: lim.handshakeTimeoutMs,
     headersTimeout: lim.headersTimeoutMs,
     // Node requires headersTimeout <= requestTimeout.
@@ -172,6 +175,10 @@ export function startHttpsServer(opts: HttpsServerOptions): Promise<RunningServe
       );
       resolve({
         address: server.address() as AddressInfo,
+        setTls(m) {
+          server.setSecureContext({ ...context(m), ticketKeys: server.getTicketKeys() });
+          if (registered !== undefined && m.registered?.list.length) registered = m.registered;
+        },
         stats: () => ({ connections, identities: new Map(perIdentity) }),
         async close() {
           const stopped = new Promise<void>((r) => server.close(() => r()));

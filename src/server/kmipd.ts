@@ -7,10 +7,11 @@
 // Fixture mode (`ephemeral`) writes nothing but the development PKI: the memory store and a
 // random software KEK held in memory, for other projects' test suites.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { type AuditConfig, type AuditFileLog, openAuditLog } from '../audit/index.js';
 import { certificateFields, loadIdentityMap, mapIdentity } from '../auth/identity-map.js';
@@ -32,7 +33,12 @@ import type { ConnectionLimits } from './connection.js';
 import { combineHooks, type FaultRule, faultHooks } from './faults.js';
 import { startHttpsServer } from './https-server.js';
 import { MessageLayer } from './message-layer.js';
-import { type IdentityMapper, type RunningServer, startTlsServer } from './tls-server.js';
+import {
+  type IdentityMapper,
+  type RunningServer,
+  startTlsServer,
+  type TlsMaterial,
+} from './tls-server.js';
 
 export interface KmipdConfig {
   host: string;
@@ -102,6 +108,12 @@ export interface Kmipd {
   admin?: AdminServer;
   /** Where the development client certificates are, when the development PKI is in use. */
   pkiDir?: string;
+  /**
+   * Reads the TLS files (server certificate, key, CA bundle, registered client certificates)
+   * again and serves new connections with them: `kmipd serve` does this on SIGHUP. Files that
+   * do not load, or a key that does not fit the certificate, change nothing and reject.
+   */
+  reloadTls(): Promise<{ subject: string; validTo: string; fingerprint: string }>;
   stop(): Promise<void>;
 }
 
@@ -110,11 +122,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
   const pkiDir = config.pkiDir ?? join(config.dataDir, 'pki');
   if (!config.ephemeral) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const tlsFiles = config.tls ?? (await devPki(pkiDir, log));
-  const [cert, key, ca] = await Promise.all([
-    readFile(tlsFiles.cert),
-    readFile(tlsFiles.key),
-    readFile(tlsFiles.ca),
-  ]);
+  const material = await readTlsMaterial(tlsFiles, config.clientCerts, log);
   const caFiles =
     config.certificateAuthority ??
     (config.tls === undefined
@@ -128,15 +136,6 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
           caFiles.key,
           config.certificateAuthority === undefined,
         );
-  const registered =
-    config.clientCerts === undefined || config.clientCerts.length === 0
-      ? undefined
-      : await loadRegisteredClients(config.clientCerts);
-  for (const r of registered?.list ?? []) {
-    const fields = { subject: r.subject, fingerprint: r.fingerprint, validTo: r.validTo };
-    if (r.validTo < new Date()) log.warn(fields, 'registered client certificate has expired');
-    else log.info(fields, 'registered client certificate');
-  }
   const identityMap =
     config.identityMap === undefined ? undefined : await loadIdentityMap(config.identityMap);
   // The KMIP and HTTPS ports name clients the same way.
@@ -189,12 +188,9 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     server = await startTlsServer({
       host: config.host,
       port: config.port,
-      cert,
-      key,
-      ca,
+      ...material,
       layer,
       mapIdentity: mapIdentityOf,
-      registered,
       log,
       limits: config.limits,
       minVersion: config.tlsMinVersion,
@@ -212,14 +208,11 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       httpsServer = await startHttpsServer({
         host: config.https.host ?? config.host,
         port: config.https.port,
-        cert,
-        key,
-        ca,
+        ...material,
         layer,
         log,
         limits: config.limits,
         mapIdentity: mapIdentityOf,
-        registered,
       });
     } catch (err) {
       await server.close();
@@ -247,6 +240,13 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     keyring,
     admin,
     pkiDir: config.tls === undefined ? pkiDir : undefined,
+    async reloadTls() {
+      const next = await readTlsMaterial(tlsFiles, config.clientCerts, log);
+      server.setTls(next);
+      httpsServer?.setTls(next);
+      const c = new X509Certificate(next.cert);
+      return { subject: c.subject, validTo: c.validTo, fingerprint: c.fingerprint256 };
+    },
     async stop() {
       await admin?.close();
       await Promise.all([server.close(), httpsServer?.close()]);
@@ -256,6 +256,33 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       await keyring?.close();
     },
   };
+}
+
+/**
+ * The TLS files and registered client certificates, checked as one secure context so that a
+ * key that does not fit its certificate fails here, before any listener uses it.
+ */
+async function readTlsMaterial(
+  files: { cert: string; key: string; ca: string },
+  clientCerts: readonly string[] | undefined,
+  log: Logger,
+): Promise<TlsMaterial> {
+  const [cert, key, ca] = await Promise.all([
+    readFile(files.cert),
+    readFile(files.key),
+    readFile(files.ca),
+  ]);
+  createSecureContext({ cert, key, ca });
+  const registered =
+    clientCerts === undefined || clientCerts.length === 0
+      ? undefined
+      : await loadRegisteredClients(clientCerts);
+  for (const r of registered?.list ?? []) {
+    const fields = { subject: r.subject, fingerprint: r.fingerprint, validTo: r.validTo };
+    if (r.validTo < new Date()) log.warn(fields, 'registered client certificate has expired');
+    else log.info(fields, 'registered client certificate');
+  }
+  return { cert, key, ca, registered };
 }
 
 /** Sets up DATA/keks on first start (or from DATA/kek.key) and opens the keyring. */

@@ -36,8 +36,23 @@ export interface TlsServerOptions {
   registered?: RegisteredClients;
 }
 
+/** What a listener presents and trusts; replaced as a whole by `setTls` (SIGHUP). */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+  registered?: RegisteredClients;
+}
+
 export interface RunningServer {
   readonly address: AddressInfo;
+  /**
+   * Serves new connections with other TLS material: server certificate and key, CA bundle,
+   * registered client certificates. Open connections keep what they were accepted with, and
+   * the session ticket keys stay, so sessions issued before still resume. Whether registered
+   * certificates are in use is fixed at start (it decides who verifies the chain).
+   */
+  setTls(material: TlsMaterial): void;
   /** Open TCP connections (handshaking or established) and established ones per identity. */
   stats(): { connections: number; identities: Map<string, number> };
   /**
@@ -99,18 +114,21 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
   /** Every open TCP connection by remote address and port; `tls` once its handshake is done. */
   const sockets = new Map<string, { raw: Socket; deadline: NodeJS.Timeout; tls?: tls.TLSSocket }>();
   const perIdentity = new Map<string, number>();
-  const registered = opts.registered?.list.length ? opts.registered : undefined;
+  let registered = opts.registered?.list.length ? opts.registered : undefined;
+  const context = (m: TlsMaterial): tls.SecureContextOptions => ({
+    cert: m.cert,
+    key: m.key,
+    ca: m.ca,
+    minVersion: opts.minVersion ?? 'TLSv1.2',
+    ciphers: opts.ciphers,
+    sessionIdContext: SESSION_ID_CONTEXT,
+  });
   const server = tls.createServer({
-    cert: opts.cert,
-    key: opts.key,
-    ca: opts.ca,
+    ...context(opts),
     requestCert: true,
     // With registered certificates, accept() decides (src/tls/registered-clients.ts).
     rejectUnauthorized: registered === undefined,
-    minVersion: opts.minVersion ?? 'TLSv1.2',
-    ciphers: opts.ciphers,
     ticketKeys,
-    sessionIdContext: SESSION_ID_CONTEXT,
     // Node's own timer only measures inactivity; the deadline set on 'connection' is absolute.
     handshakeTimeout: lim.handshakeTimeoutMs,
   });
@@ -200,6 +218,10 @@ export function startTlsServer(opts: TlsServerOptions): Promise<RunningServer> {
       );
       resolve({
         address: server.address() as AddressInfo,
+        setTls(m) {
+          server.setSecureContext({ ...context(m), ticketKeys: server.getTicketKeys() });
+          if (registered !== undefined && m.registered?.list.length) registered = m.registered;
+        },
         stats: () => ({ connections: sockets.size, identities: new Map(perIdentity) }),
         async close() {
           const stopped = new Promise<void>((r) => server.close(() => r()));

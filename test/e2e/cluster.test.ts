@@ -163,6 +163,27 @@ describe('kmipd serve --workers 2', () => {
     }
   });
 
+  it('passes SIGHUP to both workers; sessions from before the reload still resume', async () => {
+    const session = (await callFresh(Operation.Query, query)).socket.getSession();
+    process.kill(server.pid, 'SIGHUP');
+    await expect
+      .poll(
+        () =>
+          server
+            .logs()
+            .filter((l) => l.msg.startsWith('TLS files reloaded'))
+            .map((l) => l.worker)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual([1, 2]);
+    for (let i = 0; i < 4; i++) {
+      const r = await callFresh(Operation.Query, query, { session });
+      expect(r.status).toBe(ResultStatus.Success);
+      expect(r.socket.isSessionReused()).toBe(true);
+    }
+  });
+
   it('replaces a worker that dies, then stops both on SIGTERM with intact audit chains', async () => {
     // A ticket logged out before the crash stays refused by the replacement worker.
     const ticket = await login(0);
