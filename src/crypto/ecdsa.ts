@@ -63,6 +63,11 @@ const DOMAINS: Readonly<Record<CurveName, Domain>> = {
   },
 };
 
+/** The order n of a curve's base point. */
+export function curveOrder(name: CurveName): bigint {
+  return DOMAINS[name].n;
+}
+
 interface Curve {
   info: CurveInfo;
   domain: Domain;

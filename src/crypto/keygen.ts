@@ -1,11 +1,28 @@
 // Symmetric key and key pair generation for Create and Create Key Pair (KMIP 1.4 §4.1, §4.2;
 // KMIP 2.1 §6.1.8, §6.1.9). Algorithm names follow the KMIP XML normalisation of Cryptographic
 // Algorithm (KMIP 2.1 §11.3) so callers can map them from the generated enumeration by name.
+// Random bits come from node:crypto unless the caller passes another generator (the
+// Random Number Generator a request names, src/objects/random-generators.ts); each draw says
+// the security strength the key needs (SP 800-57 Part 1 Rev. 5 §5.6.1.1 Table 2, SP 800-133
+// Rev. 2 §4: the generator must support at least that strength).
 
-import { generateKeyPair as generateKeyPairCallback, randomBytes } from 'node:crypto';
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair as generateKeyPairCallback,
+  randomBytes,
+} from 'node:crypto';
 import { KmipError } from '../errors.js';
 import { ResultReason } from '../ttlv/spec/generated.js';
+import { bigintToBytes, bytesToBigint } from './der.js';
+import { curveOrder } from './ecdsa.js';
 import { type CurveName, curveByName } from './oids.js';
+
+/** `bytes` random bytes from a generator of at least `strength` bits of security strength. */
+export type RandomBytes = (bytes: number, strength: number) => Buffer;
+
+const nodeRandom: RandomBytes = (bytes) => randomBytes(bytes);
 
 export const SYMMETRIC_ALGORITHMS = [
   'AES',
@@ -82,10 +99,32 @@ export function symmetricKeyBytes(algorithm: string, lengthBits: number): number
   throw badLength(`cryptographic length ${lengthBits} is not valid for ${name}`);
 }
 
+/**
+ * Security strength of a symmetric key in bits (SP 800-57 Part 1 Rev. 5 Table 2): AES its
+ * length, three-key TDEA 112, two-key TDEA 80 and DES 56; an HMAC key or a secret its length,
+ * capped at 256 (the highest strength any generator here has).
+ */
+export function symmetricKeyStrength(algorithm: string, lengthBits: number): number {
+  switch (normaliseSymmetricAlgorithm(algorithm)) {
+    case 'AES':
+      return lengthBits;
+    case 'DES':
+      return 56;
+    case 'DES3':
+      return lengthBits >= 168 ? 112 : 80;
+    default:
+      return Math.min(lengthBits, 256);
+  }
+}
+
 /** Random key material; DES and 3DES keys get odd parity in each byte's low bit (FIPS 46-3 §3). */
-export function generateSymmetricKey(algorithm: string, lengthBits: number): Buffer {
+export function generateSymmetricKey(
+  algorithm: string,
+  lengthBits: number,
+  random: RandomBytes = nodeRandom,
+): Buffer {
   const size = symmetricKeyBytes(algorithm, lengthBits);
-  const key = randomBytes(size);
+  const key = random(size, symmetricKeyStrength(algorithm, lengthBits));
   const name = normaliseSymmetricAlgorithm(algorithm);
   if (name === 'DES' || name === 'DES3') setOddParity(key);
   return key;
@@ -143,7 +182,93 @@ export function resolveCurve(
   return byLength;
 }
 
-export async function generateKeyPair(spec: KeyPairSpec): Promise<GeneratedKeyPair> {
+type DerPair = Pick<GeneratedKeyPair, 'privateKeyDer' | 'publicKeyDer'>;
+
+/** Security strength of keys on each curve (SP 800-57 Part 1 Rev. 5 Table 2: half of len(n)). */
+const CURVE_STRENGTH: Readonly<Record<GeneratedCurve, number>> = {
+  P_256: 128,
+  P_384: 192,
+  P_521: 256,
+  SECP256K1: 128,
+};
+
+/**
+ * Draws before rejection sampling gives up: stops a faulty generator looping key generation.
+ * A draw is rejected with probability about 2^-32 at most (P-256).
+ */
+const MAX_SCALAR_TRIES = 64;
+
+/**
+ * An EC key pair from a private scalar drawn from `random` (FIPS 186-5 §A.2.2, rejection
+ * sampling: N = len(n) bits c until c ≤ n − 2, then d = c + 1). OpenSSL computes d·G.
+ */
+function ecPairFrom(curve: GeneratedCurve, random: RandomBytes): DerPair {
+  const info = curveByName(curve)!;
+  const n = curveOrder(curve);
+  const bits = n.toString(2).length;
+  const size = Math.ceil(bits / 8);
+  for (let i = 0; i < MAX_SCALAR_TRIES; i++) {
+    const raw = random(size, CURVE_STRENGTH[curve]);
+    raw[0] = (raw[0] ?? 0) & (0xff >> (size * 8 - bits));
+    const c = bytesToBigint(raw);
+    raw.fill(0);
+    if (c > n - 2n) continue;
+    const d = bigintToBytes(c + 1n, size);
+    const ecdh = createECDH(info.nodeName);
+    ecdh.setPrivateKey(d);
+    const point = ecdh.getPublicKey();
+    const half = (point.length - 1) / 2;
+    const b64 = (x: Uint8Array) => Buffer.from(x).toString('base64url');
+    const key = createPrivateKey({
+      key: {
+        kty: 'EC',
+        crv: JWK_CURVE[curve],
+        d: b64(d),
+        x: b64(point.subarray(1, 1 + half)),
+        y: b64(point.subarray(1 + half)),
+      },
+      format: 'jwk',
+    });
+    d.fill(0);
+    return {
+      privateKeyDer: key.export(DER_ENCODING.privateKeyEncoding),
+      publicKeyDer: createPublicKey(key).export(DER_ENCODING.publicKeyEncoding),
+    };
+  }
+  throw new KmipError(ResultReason.CryptographicFailure, 'no private scalar could be drawn');
+}
+
+const JWK_CURVE: Readonly<Record<GeneratedCurve, string>> = {
+  P_256: 'P-256',
+  P_384: 'P-384',
+  P_521: 'P-521',
+  SECP256K1: 'secp256k1',
+};
+
+/** RFC 8410 §7 PKCS#8 prefix of an Ed25519 private key: the 32-byte seed follows. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** An Ed25519 key pair from a 32-byte seed drawn from `random` (RFC 8032 §5.1.5; 128 bits). */
+function ed25519PairFrom(random: RandomBytes): DerPair {
+  const der = Buffer.concat([ED25519_PKCS8_PREFIX, random(32, 128)]);
+  const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  der.fill(0);
+  return {
+    privateKeyDer: key.export(DER_ENCODING.privateKeyEncoding),
+    publicKeyDer: createPublicKey(key).export(DER_ENCODING.publicKeyEncoding),
+  };
+}
+
+/**
+ * A key pair. Without `random`, OpenSSL generates it with its own generator (node:crypto's,
+ * the server's default). With one, EC and Ed25519 private keys are drawn from it; RSA and DSA
+ * are refused, as their primes are searched for inside OpenSSL, which takes no generator.
+ */
+export async function generateKeyPair(
+  spec: KeyPairSpec,
+  random?: RandomBytes,
+): Promise<GeneratedKeyPair> {
+  if (random !== undefined) return generateKeyPairWith(spec, random);
   switch (spec.algorithm) {
     case 'RSA': {
       const bits = spec.lengthBits;
@@ -191,6 +316,24 @@ export async function generateKeyPair(spec: KeyPairSpec): Promise<GeneratedKeyPa
     default:
       throw notSupported(
         `key pair generation for ${(spec as { algorithm: string }).algorithm} is not supported`,
+      );
+  }
+}
+
+function generateKeyPairWith(spec: KeyPairSpec, random: RandomBytes): GeneratedKeyPair {
+  switch (spec.algorithm) {
+    case 'EC':
+    case 'ECDSA':
+    case 'ECDH': {
+      const curve = resolveCurve(spec.curve, spec.lengthBits);
+      const bits = curveByName(curve)!.bits;
+      return { algorithm: spec.algorithm, lengthBits: bits, curve, ...ecPairFrom(curve, random) };
+    }
+    case 'Ed25519':
+      return { algorithm: 'Ed25519', lengthBits: 256, ...ed25519PairFrom(random) };
+    default:
+      throw notSupported(
+        `${spec.algorithm} key pairs are generated inside OpenSSL with its own generator (CTR_DRBG over AES-256); no other can be used`,
       );
   }
 }

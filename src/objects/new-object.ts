@@ -2,7 +2,8 @@
 // Identifier, Short Unique Identifier, Object Type, State, Initial Date, Last Change Date,
 // Original Creation Date, Digest, Key Format Type, Key Value Present (false for a meta-data-only
 // object, src/objects/key-value.ts), Fresh, the sensitivity and extractability records, Lease
-// Time, Protection Storage Mask and, for keys the server generates, Random Number Generator.
+// Time, Protection Storage Mask and, for keys the server generates, Random Number Generator:
+// the generator that made them (KMIP 2.1 §4.46; src/objects/random-generators.ts).
 // Client values for server-maintained attributes are replaced, not trusted; a registered object
 // keeps the Original Creation Date and Random Number Generator its client gave, the record of
 // when and how the client made it (both "set by the server or the client" on Register; TC-MDO-2,
@@ -13,19 +14,12 @@ import type { Attribute } from '../kmip/attributes.js';
 import { dateOf, item } from '../kmip/items.js';
 import type { OperationContext } from '../operations/context.js';
 import { ItemType, type StructureItem, type TtlvItem } from '../ttlv/item.js';
-import {
-  CryptographicAlgorithm,
-  DRBGAlgorithm,
-  ObjectType,
-  ProtectionStorageMask,
-  RNGAlgorithm,
-  State,
-  Tag,
-} from '../ttlv/spec/generated.js';
+import { ObjectType, ProtectionStorageMask, State, Tag } from '../ttlv/spec/generated.js';
 import { tagName } from '../ttlv/spec/index.js';
 import { CERTIFICATE_FORMAT, type DigestSource, digestItem } from './digest.js';
 import { isMetadataOnly } from './key-value.js';
 import { attr, type ManagedObject } from './managed-object.js';
+import { type RandomGenerator, rngAttribute } from './random-generators.js';
 import { timeOrderedUid } from './uid.js';
 
 const SERVER_MAINTAINED = new Set([
@@ -57,17 +51,6 @@ const SET_ON_REGISTER = new Set(['OriginalCreationDate', 'RandomNumberGenerator'
 /** Lease Time given on new objects: the lease a client may assume (KMIP 2.1 §4.31). */
 export const DEFAULT_LEASE_SECONDS = 3600;
 
-/**
- * How the server generates key material: node:crypto's CSPRNG, OpenSSL's CTR_DRBG over
- * AES-256 (KMIP 2.1 §2.1.19 RNG Parameters).
- */
-const RNG: TtlvItem = item.struct(Tag.RandomNumberGenerator, [
-  item.enum(Tag.RNGAlgorithm, RNGAlgorithm.DRBG),
-  item.enum(Tag.CryptographicAlgorithm, CryptographicAlgorithm.AES),
-  item.int(Tag.CryptographicLength, 256),
-  item.enum(Tag.DRBGAlgorithm, DRBGAlgorithm.CTR),
-]);
-
 export interface NewObjectSpec {
   objectType: number;
   object: StructureItem;
@@ -76,8 +59,8 @@ export interface NewObjectSpec {
   derived?: readonly Attribute[];
   /** Bytes each Digest instance is taken over (KMIP 2.1 §4.13, src/objects/digest.ts). */
   digestOf?: DigestSource | readonly DigestSource[];
-  /** The server generated the key material (Create, Create Key Pair). */
-  generated?: boolean;
+  /** The generator the server made the key material with (Create, Create Key Pair, Re-key...). */
+  generator?: RandomGenerator;
   /** The client supplied the object (Register, Import): the SET_ON_REGISTER it gives are kept. */
   registered?: boolean;
   uid?: string;
@@ -147,7 +130,7 @@ export function newManagedObject(ctx: OperationContext, spec: NewObjectSpec): Ma
   if (attr(bag, 'ProtectionStorageMask') === undefined) {
     add(item.int(Tag.ProtectionStorageMask, ProtectionStorageMask.Software));
   }
-  if (spec.generated) add(RNG);
+  if (spec.generator !== undefined) add(rngAttribute(spec.generator));
   return {
     uid,
     owner: ctx.identity,

@@ -13,6 +13,7 @@ import { opt, struct, text } from '../kmip/schema.js';
 import { requireConstraints } from '../objects/constraints.js';
 import { attr } from '../objects/managed-object.js';
 import { keyBlock, newManagedObject } from '../objects/new-object.js';
+import { generatorFor, keyPairRandom } from '../objects/random-generators.js';
 import { insertObject } from '../objects/repository.js';
 import {
   CryptographicAlgorithm,
@@ -102,8 +103,11 @@ export const createKeyPair = operation({
       throw new KmipError(ResultReason.InvalidField, 'Cryptographic Algorithm is required');
     }
     requireQuantumSafe([...common, ...priv, ...pub], false);
+    // KMIP 2.1 §4.46: one generator makes the pair, whichever list names it.
+    const generator = generatorFor([...common, ...priv, ...pub], ctx.version);
     const pair = await generateKeyPair(
       keyPairSpec(algorithm, pick(lists, 'CryptographicLength'), curveOf(lists)),
+      keyPairRandom(generator),
     );
     const derived: Attribute[] = [
       { name: 'CryptographicAlgorithm', value: item.enum(Tag.CryptographicAlgorithm, algorithm) },
@@ -123,7 +127,7 @@ export const createKeyPair = operation({
         given,
         derived,
         digestOf: { bytes: stored.der, keyFormatType: stored.format },
-        generated: true,
+        generator,
       });
     const [privateForm, publicForm] = storedForms(algorithm, pair.privateKeyDer, pair.publicKeyDer);
     const privateKey = half(ObjectType.PrivateKey, Tag.PrivateKey, privateForm, [

@@ -28,6 +28,7 @@ import { bytesOf, childOf, item } from '../kmip/items.js';
 import { bytes, enumeration, int, many, opt, struct, text } from '../kmip/schema.js';
 import type { ManagedObject } from '../objects/managed-object.js';
 import { keyBlock, newManagedObject } from '../objects/new-object.js';
+import { generatorFor } from '../objects/random-generators.js';
 import { insertObject, saveObject } from '../objects/repository.js';
 import {
   CryptographicUsageMask,
@@ -96,6 +97,9 @@ export const deriveKey = operation({
       : [targetUid(undefined, ctx)];
     if (uids.length > 2) throw invalid('at most two Unique Identifiers may be given');
     const given = givenAttributes(req);
+    // KMIP 2.1 §4.46 names Derive Key too. Derivation draws no random bits, so nothing is
+    // recorded; a generator kmipd lacks still fails the request, as the section requires.
+    generatorFor(given, ctx.version);
     const bits = requiredNumber(given, 'CryptographicLength');
     let algorithm: number | undefined;
     let size = bits / 8;

@@ -3,7 +3,8 @@
 // Query function or profile name). Every answer is what kmipd does, not what a note expects:
 // - Profiles: only those whose mandatory test cases kmipd passes at that protocol version
 //   (fixtures/conformance-skips/expected-pass.txt), named with the version's Profile Name;
-// - RNGs: the generator new objects record as their Random Number Generator (new-object.ts);
+// - RNGs: every generator a request may name for new key material, the default first, each
+//   with its real parameters (src/objects/random-generators.ts);
 // - Validations, Attestation Types, Application Namespaces, Extensions: none (empty answers);
 // - Client Registration Methods: client keys and certificates that `kmipd pki init`
 //   pre-generates (Server Pre-Generated) and that `kmipd pki client NAME` makes later from the
@@ -16,16 +17,14 @@ import type { Attribute } from '../kmip/attributes.js';
 import { item } from '../kmip/items.js';
 import { bool, enumeration, int, many, opt, struct, text, versions } from '../kmip/schema.js';
 import { DEFAULT_LEASE_SECONDS } from '../objects/new-object.js';
+import { GENERATORS, RNGParameters } from '../objects/random-generators.js';
 import {
   ClientRegistrationMethod,
-  CryptographicAlgorithm,
   DestroyAction,
-  DRBGAlgorithm,
   ObjectType,
   ProfileName,
   ProtectionStorageMask,
   QueryFunction,
-  RNGAlgorithm,
   RNGMode,
   ShreddingAlgorithm,
   Tag,
@@ -48,13 +47,6 @@ const CapabilityInformation = struct({
   destroyAction: opt(enumeration(Tag.DestroyAction)),
   shreddingAlgorithm: opt(enumeration(Tag.ShreddingAlgorithm)),
   rngMode: opt(enumeration(Tag.RNGMode)),
-});
-
-const RNGParameters = struct({
-  rngAlgorithm: enumeration(Tag.RNGAlgorithm),
-  cryptographicAlgorithm: opt(enumeration(Tag.CryptographicAlgorithm)),
-  cryptographicLength: opt(int(Tag.CryptographicLength)),
-  drbgAlgorithm: opt(enumeration(Tag.DRBGAlgorithm)),
 });
 
 const ProfileInformation = struct({ profileName: enumeration(Tag.ProfileName) });
@@ -153,14 +145,6 @@ const CAPABILITIES = {
   rngMode: RNGMode.Unspecified,
 };
 
-/** The same generator new-object.ts records as Random Number Generator. */
-const RNG = {
-  rngAlgorithm: RNGAlgorithm.DRBG,
-  cryptographicAlgorithm: CryptographicAlgorithm.AES,
-  cryptographicLength: 256,
-  drbgAlgorithm: DRBGAlgorithm.CTR,
-};
-
 /** What new-object.ts sets on every new object when the client does not (KMIP 2.1 §2.1.20). */
 function objectDefaults(version: KmipVersion) {
   const attributes: Attribute[] = [
@@ -210,7 +194,9 @@ export const query = operation({
       res.vendorIdentification = 'kmipd';
       res.serverInformation = {};
     }
-    if (asked.has(QueryFunction.QueryRNGs)) res.rngParameters = [RNG];
+    if (asked.has(QueryFunction.QueryRNGs)) {
+      res.rngParameters = GENERATORS.map((g) => g.parameters);
+    }
     if (asked.has(QueryFunction.QueryProfiles)) {
       res.profileInformation = (PROFILES[ctx.version] ?? [])
         .filter((p) => enumValueExistsIn(Tag.ProfileName, p, ctx.version))

@@ -13,6 +13,7 @@ import { interval, opt, struct, text } from '../kmip/schema.js';
 import { requireConstraints } from '../objects/constraints.js';
 import { attr, type ManagedObject } from '../objects/managed-object.js';
 import { keyBlock } from '../objects/new-object.js';
+import { generatorFor, keyPairRandom } from '../objects/random-generators.js';
 import { insertObject, loadObject, saveObject } from '../objects/repository.js';
 import {
   CryptographicAlgorithm,
@@ -86,13 +87,26 @@ export const reKeyKeyPair = operation({
     const oldPublic = await loadObject(ctx, publicUid);
     requireReplaceable(ctx, oldPublic, ObjectType.PublicKey);
 
-    const pair = await generateKeyPair(sameKind(oldPrivate));
+    const common = [...(req.commonTemplateAttribute ?? []), ...(req.commonAttributes ?? [])];
+    const privateRequested = [
+      ...(req.privateKeyTemplateAttribute ?? []),
+      ...(req.privateKeyAttributes ?? []),
+    ];
+    const publicRequested = [
+      ...(req.publicKeyTemplateAttribute ?? []),
+      ...(req.publicKeyAttributes ?? []),
+    ];
+    // KMIP 2.1 §4.46: one generator makes the pair, whichever list names it.
+    const generator = generatorFor(
+      [...common, ...privateRequested, ...publicRequested],
+      ctx.version,
+    );
+    const pair = await generateKeyPair(sameKind(oldPrivate), keyPairRandom(generator));
     const algorithm = requiredNumber(oldPrivate.attributes, 'CryptographicAlgorithm');
     const derived: Attribute[] = [
       { name: 'CryptographicAlgorithm', value: item.enum(Tag.CryptographicAlgorithm, algorithm) },
       { name: 'CryptographicLength', value: item.int(Tag.CryptographicLength, pair.lengthBits) },
     ];
-    const common = [...(req.commonTemplateAttribute ?? []), ...(req.commonAttributes ?? [])];
     const half = (
       old: ManagedObject,
       objectType: number,
@@ -108,6 +122,7 @@ export const reKeyKeyPair = operation({
         ]),
         derived,
         digestOf: { bytes: der, keyFormatType: format },
+        generator,
       });
     const newPrivate = await half(
       oldPrivate,
@@ -115,7 +130,7 @@ export const reKeyKeyPair = operation({
       Tag.PrivateKey,
       KeyFormatType.PKCS_8,
       pair.privateKeyDer,
-      [...(req.privateKeyTemplateAttribute ?? []), ...(req.privateKeyAttributes ?? [])],
+      privateRequested,
     );
     const newPublic = await half(
       oldPublic,
@@ -123,7 +138,7 @@ export const reKeyKeyPair = operation({
       Tag.PublicKey,
       KeyFormatType.X_509,
       pair.publicKeyDer,
-      [...(req.publicKeyTemplateAttribute ?? []), ...(req.publicKeyAttributes ?? [])],
+      publicRequested,
     );
     newPrivate.attributes.push(linkTo(LinkType.PublicKeyLink, newPublic.uid));
     newPublic.attributes.push(linkTo(LinkType.PrivateKeyLink, newPrivate.uid));

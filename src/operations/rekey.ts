@@ -22,6 +22,7 @@ import { isMultiInstance, requireUniqueName } from '../objects/attribute-rules.j
 import { DESTROYED_STATES } from '../objects/lifecycle.js';
 import { attr, type ManagedObject, setAttr, wrongState } from '../objects/managed-object.js';
 import { keyBlock, type NewObjectSpec, newManagedObject } from '../objects/new-object.js';
+import { generatorFor } from '../objects/random-generators.js';
 import { insertObject, loadObject, saveObject } from '../objects/repository.js';
 import {
   KeyFormatType,
@@ -58,8 +59,8 @@ const NOT_COPIED = new Set([
   'Fresh',
   'KeyValuePresent',
   'ShortUniqueIdentifier',
-  // The replacement's material is the server's: it gets the server's generator, not the one
-  // a client may have named when it registered the existing key.
+  // KMIP 2.1 §4.46: not copied; the replacement records the generator that made it (the one
+  // the Re-key request names, or the default).
   'RandomNumberGenerator',
   'DestroyDate',
   'CompromiseDate',
@@ -168,7 +169,7 @@ export async function replacementOf(
     if (!isMultiInstance(a.name)) given = given.filter((g) => g.name !== a.name);
     given.push(a);
   }
-  const mo = newManagedObject(ctx, { ...spec, given, generated: true });
+  const mo = newManagedObject(ctx, { ...spec, given });
   for (const a of requested) await requireUniqueName(ctx, mo.uid, a);
   // Deactivation Date is server-maintained for new objects; a replacement inherits it.
   const deactivation = given.find((a) => a.name === 'DeactivationDate');
@@ -203,8 +204,10 @@ export const reKey = operation({
     const algorithm = requiredNumber(old.attributes, 'CryptographicAlgorithm');
     const length = requiredNumber(old.attributes, 'CryptographicLength');
     const name = enumName(Tag.CryptographicAlgorithm, algorithm) ?? `0x${algorithm.toString(16)}`;
-    const material = generateSymmetricKey(name, length);
-    const mo = await replacementOf(ctx, old, givenAttributes(req), req.offset, {
+    const requested = givenAttributes(req);
+    const generator = generatorFor(requested, ctx.version);
+    const material = generateSymmetricKey(name, length, generator.random);
+    const mo = await replacementOf(ctx, old, requested, req.offset, {
       objectType: ObjectType.SymmetricKey,
       object: item.struct(Tag.SymmetricKey, [
         keyBlock(KeyFormatType.Raw, item.bytes(Tag.KeyMaterial, material), algorithm, length),
@@ -214,6 +217,7 @@ export const reKey = operation({
         { name: 'CryptographicLength', value: item.int(Tag.CryptographicLength, length) },
       ],
       digestOf: { bytes: material, keyFormatType: KeyFormatType.Raw },
+      generator,
     });
     retire(ctx, old, mo.uid);
     await insertObject(ctx, mo);

@@ -1,9 +1,10 @@
-// KMIP 2.1 §6.1.43 RNG Retrieve (KMIP 1.4 §4.36): Data Length bytes from the server's CSPRNG
-// (node:crypto, OpenSSL's DRBG).
+// KMIP 2.1 §6.1.49 RNG Retrieve (KMIP 1.4 §4.35): Data Length bytes from the server's default
+// generator (node:crypto, OpenSSL's CTR_DRBG). The request has no field naming a generator
+// (KMIP 2.1 Table 316: Data Length only), so the others of Query RNGs serve key generation only.
 
-import { randomBytes } from 'node:crypto';
 import { KmipError } from '../errors.js';
 import { bytes, int, struct } from '../kmip/schema.js';
+import { DEFAULT_GENERATOR } from '../objects/random-generators.js';
 import { ResultReason, Tag } from '../ttlv/spec/generated.js';
 import { operation } from './context.js';
 
@@ -26,6 +27,6 @@ export const rngRetrieve = operation({
         `Data Length is limited to ${MAX_RANDOM_BYTES} bytes`,
       );
     }
-    return { data: randomBytes(req.dataLength) };
+    return { data: DEFAULT_GENERATOR.random(req.dataLength, DEFAULT_GENERATOR.strength) };
   },
 });

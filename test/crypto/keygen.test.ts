@@ -12,6 +12,7 @@ import {
   generateKeyPair,
   generateSymmetricKey,
   type KeyPairSpec,
+  type RandomBytes,
   resolveCurve,
   symmetricKeyBytes,
 } from '../../src/crypto/keygen.js';
@@ -194,5 +195,84 @@ describe('key pairs', () => {
     expect(resolveCurve(undefined, 256)).toBe('P_256');
     expect(resolveCurve('SECP256K1', 256)).toBe('SECP256K1');
     expect(reasonOf(() => resolveCurve(undefined, undefined))).toBe(ResultReason.InvalidField);
+  });
+});
+
+/** A generator that hands out the given byte strings in turn and records what was asked. */
+function scripted(...outputs: string[]) {
+  const asked: Array<[number, number]> = [];
+  const random: RandomBytes = (bytes, strength) => {
+    asked.push([bytes, strength]);
+    const next = outputs.shift();
+    if (next === undefined) throw new Error('the test ran out of random bytes');
+    return Buffer.from(next, 'hex');
+  };
+  return { random, asked };
+}
+
+const privateScalar = (der: Buffer) =>
+  Buffer.from(
+    createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }).d!,
+    'base64url',
+  ).toString('hex');
+
+describe('key material from a caller-supplied generator', () => {
+  it('symmetric keys take its bytes and ask for the key strength (SP 800-57 Table 2)', () => {
+    const cases: Array<[string, number, number]> = [
+      ['AES', 128, 128],
+      ['AES', 256, 256],
+      ['DES3', 168, 112],
+      ['DES3', 112, 80],
+      ['HMAC_SHA512', 512, 256],
+    ];
+    for (const [algorithm, bits, strength] of cases) {
+      const g = scripted('ab'.repeat(symmetricKeyBytes(algorithm, bits)));
+      const key = generateSymmetricKey(algorithm, bits, g.random);
+      expect(g.asked).toEqual([[symmetricKeyBytes(algorithm, bits), strength]]);
+      if (algorithm === 'AES') expect(key.toString('hex')).toBe('ab'.repeat(bits / 8));
+    }
+  });
+
+  it('EC: d = c + 1 for the first c ≤ n − 2 (FIPS 186-5 A.2.2), strength of the curve', async () => {
+    // P-256: all-ones is above n − 2 and is drawn again; then c = 1, so d = 2.
+    const g = scripted('ff'.repeat(32), `${'00'.repeat(31)}01`);
+    const pair = await generateKeyPair({ algorithm: 'EC', curve: 'P_256' }, g.random);
+    expect(g.asked).toEqual([
+      [32, 128],
+      [32, 128],
+    ]);
+    expect(privateScalar(pair.privateKeyDer)).toBe(`${'00'.repeat(31)}02`);
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, 'sha256');
+  });
+
+  it('EC P-521: the top 7 bits of the 66 bytes are dropped before the comparison', async () => {
+    const g = scripted(`ff${'00'.repeat(64)}05`);
+    const pair = await generateKeyPair({ algorithm: 'EC', lengthBits: 521 }, g.random);
+    expect(g.asked).toEqual([[66, 256]]);
+    expect(privateScalar(pair.privateKeyDer)).toBe(`01${'00'.repeat(64)}06`);
+    expect(pair).toMatchObject({ curve: 'P_521', lengthBits: 521 });
+    signsAndVerifies(pair.privateKeyDer, pair.publicKeyDer, 'sha512');
+  });
+
+  it('Ed25519: the 32 bytes are the private key (RFC 8032 §5.1.5)', async () => {
+    const seed = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
+    const pair = await generateKeyPair({ algorithm: 'Ed25519' }, scripted(seed).random);
+    expect(privateScalar(pair.privateKeyDer)).toBe(seed);
+    // RFC 8032 §7.1 TEST 1: that secret key's public key.
+    const spki = createPublicKey({ key: pair.publicKeyDer, format: 'der', type: 'spki' });
+    expect(Buffer.from(spki.export({ format: 'jwk' }).x!, 'base64url').toString('hex')).toBe(
+      'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+    );
+  });
+
+  it.each<KeyPairSpec>([
+    { algorithm: 'RSA', lengthBits: 2048 },
+    { algorithm: 'DSA', lengthBits: 2048 },
+  ])('%o: generated inside OpenSSL only, so refused (Feature Not Supported)', async (spec) => {
+    const g = scripted();
+    expect(await rejectionReason(generateKeyPair(spec, g.random))).toBe(
+      ResultReason.FeatureNotSupported,
+    );
+    expect(g.asked).toEqual([]);
   });
 });
