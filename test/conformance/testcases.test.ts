@@ -61,14 +61,14 @@ const SETS: SetRun[] = [
   {
     name: 'v1.3 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.3-cnd01'),
-    measured: { cases: 39, passed: 25, skipped: 14 },
+    measured: { cases: 39, passed: 26, skipped: 13 },
   },
   {
     name: 'v1.4 Test Cases',
     dir: join(NOTES, 'kmip-testcases-v1.4-cnprd01'),
     // TC-OTP-*-14 locate the pad that the v1.3 note's TC-OTP-SETUP-1-13 registers.
     setup: [SETUP_1],
-    measured: { cases: 110, passed: 92, skipped: 18 },
+    measured: { cases: 110, passed: 93, skipped: 17 },
   },
   {
     name: 'v2.0 Test Cases',
@@ -83,7 +83,7 @@ const SETS: SetRun[] = [
 ];
 
 /** passed / (passed + failed + skipped) over all four sets, as measured. */
-const MEASURED_RATIO = { passed: 180, cases: 215 };
+const MEASURED_RATIO = { passed: 182, cases: 215 };
 
 const idOf = (file: string) => file.replace(/\.xml$/, '');
 
