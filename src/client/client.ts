@@ -22,6 +22,22 @@ import { KMIP_VERSIONS, type KmipVersion, versionFrom } from '../ttlv/spec/index
 import type { AttributeInput, EnumInput } from './attributes.js';
 import { enumText } from './attributes.js';
 import { KmipConnection } from './connection.js';
+import {
+  type CryptoArgs,
+  type DecryptArgs,
+  decryptOp,
+  type EncryptArgs,
+  encryptOp,
+  type HashArgs,
+  hashOp,
+  type MacVerifyArgs,
+  macOp,
+  macVerifyOp,
+  rngRetrieveOp,
+  signatureVerifyOp,
+  signOp,
+  type VerifyArgs,
+} from './crypto-operations.js';
 import { KmipOperationError, KmipProtocolError } from './errors.js';
 import type { RegisterInput } from './objects.js';
 import {
@@ -30,30 +46,20 @@ import {
   archiveOp,
   type CreateArgs,
   type CreateKeyPairArgs,
-  type CryptoArgs,
   createKeyPairOp,
   createOp,
-  type DecryptArgs,
   type DeleteAttributeArgs,
-  decryptOp,
   deleteAttributeOp,
   destroyOp,
   discoverVersionsOp,
-  type EncryptArgs,
-  encryptOp,
   type GetArgs,
   type GetAttributesArgs,
   getAttributeListOp,
   getAttributesOp,
   getOp,
-  type HashArgs,
-  hashOp,
   type LocateArgs,
   locateOp,
-  type MacVerifyArgs,
   type ModifyAttributeArgs,
-  macOp,
-  macVerifyOp,
   modifyAttributeOp,
   type OpSpec,
   obtainLeaseOp,
@@ -66,12 +72,8 @@ import {
   reKeyKeyPairOp,
   reKeyOp,
   revokeOp,
-  rngRetrieveOp,
   setAttributeOp,
-  signatureVerifyOp,
-  signOp,
   type Target,
-  type VerifyArgs,
 } from './operations.js';
 import { ConnectionPool } from './pool.js';
 

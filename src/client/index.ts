@@ -17,6 +17,7 @@ export {
   type Settled,
 } from './client.js';
 export { readCertificateFiles } from './connection.js';
+export type * from './crypto-operations.js';
 export {
   ConnectionError,
   KmipOperationError,

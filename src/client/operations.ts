@@ -2,28 +2,23 @@
 // (the server's own, from src/operations), how typed arguments become the request payload and
 // how the response payload becomes a typed result. Version differences stay in the schemas:
 // fields a version does not define are not written, so the same payload serves 1.x and 2.x,
-// except where one field name serves both forms (noted below).
+// except where one field name serves both forms (noted below). The cryptographic services are
+// in crypto-operations.ts.
 
 import type { Attribute } from '../kmip/attributes.js';
-import type { CryptographicParameters } from '../kmip/cryptographic-parameters.js';
 import type { StructSchema } from '../kmip/schema.js';
 import { activate } from '../operations/activate.js';
 import { addAttribute } from '../operations/add-attribute.js';
 import { archive } from '../operations/archive.js';
 import { create } from '../operations/create.js';
 import { createKeyPair } from '../operations/create-key-pair.js';
-import { decrypt } from '../operations/decrypt.js';
 import { deleteAttribute } from '../operations/delete-attribute.js';
 import { destroy } from '../operations/destroy.js';
 import { discoverVersions } from '../operations/discover-versions.js';
-import { encrypt } from '../operations/encrypt.js';
 import { get } from '../operations/get.js';
 import { getAttributeList } from '../operations/get-attribute-list.js';
 import { getAttributes } from '../operations/get-attributes.js';
-import { hash } from '../operations/hash.js';
 import { locate } from '../operations/locate.js';
-import { mac } from '../operations/mac.js';
-import { macVerify } from '../operations/mac-verify.js';
 import { modifyAttribute } from '../operations/modify-attribute.js';
 import { obtainLease } from '../operations/obtain-lease.js';
 import { query } from '../operations/query.js';
@@ -32,12 +27,9 @@ import { register } from '../operations/register.js';
 import { reKey } from '../operations/rekey.js';
 import { reKeyKeyPair } from '../operations/rekey-key-pair.js';
 import { revoke } from '../operations/revoke.js';
-import { rngRetrieve } from '../operations/rng-retrieve.js';
 import { setAttribute } from '../operations/set-attribute.js';
-import { sign } from '../operations/sign.js';
-import { signatureVerify } from '../operations/signature-verify.js';
-import { Operation, Tag, ValidityIndicator } from '../ttlv/spec/generated.js';
-import { type KmipVersion, tagDef, versionAtLeast } from '../ttlv/spec/index.js';
+import { Operation, Tag } from '../ttlv/spec/generated.js';
+import { type KmipVersion, versionAtLeast } from '../ttlv/spec/index.js';
 import {
   type AttributeInput,
   attributeNameArg,
@@ -61,7 +53,7 @@ export interface OpSpec<A, Req, Res, R> {
   result(res: Res, version: KmipVersion): R;
 }
 
-function op<A, Req, Res, R>(spec: OpSpec<A, Req, Res, R>): OpSpec<A, Req, Res, R> {
+export function op<A, Req, Res, R>(spec: OpSpec<A, Req, Res, R>): OpSpec<A, Req, Res, R> {
   return spec;
 }
 
@@ -478,188 +470,4 @@ export const revokeOp = op({
         : BigInt(Math.floor(a.compromiseOccurrenceDate.getTime() / 1000)),
   }),
   result: (r): UidResult => ({ uid: r.uniqueIdentifier }),
-});
-
-// ---------------------------------------------------------------------------------------------
-// Cryptographic services
-
-/** Cryptographic Parameters with enumerations by name: `{ blockCipherMode: 'GCM', tagLength: 16 }`. */
-export type CryptoParamsInput = {
-  [K in keyof CryptographicParameters]?: CryptographicParameters[K] extends number | undefined
-    ? EnumInput
-    : CryptographicParameters[K];
-};
-
-const PARAM_TAGS: Record<string, number> = {
-  blockCipherMode: Tag.BlockCipherMode,
-  paddingMethod: Tag.PaddingMethod,
-  hashingAlgorithm: Tag.HashingAlgorithm,
-  keyRoleType: Tag.KeyRoleType,
-  digitalSignatureAlgorithm: Tag.DigitalSignatureAlgorithm,
-  cryptographicAlgorithm: Tag.CryptographicAlgorithm,
-  maskGenerator: Tag.MaskGenerator,
-  maskGeneratorHashingAlgorithm: Tag.MaskGeneratorHashingAlgorithm,
-};
-
-export function cryptoParams(
-  p: CryptoParamsInput | undefined,
-): CryptographicParameters | undefined {
-  if (p === undefined) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(p)) {
-    if (v === undefined) continue;
-    const tag = PARAM_TAGS[k];
-    out[k] = tag !== undefined && tagDef(tag) !== undefined ? enumArg(tag, v as EnumInput) : v;
-  }
-  return out as CryptographicParameters;
-}
-
-export interface CryptoArgs extends Target {
-  data: Uint8Array;
-  cryptographicParameters?: CryptoParamsInput;
-}
-
-export interface EncryptArgs extends CryptoArgs {
-  ivCounterNonce?: Uint8Array;
-  /** AEAD additional data (GCM). */
-  aad?: Uint8Array;
-}
-
-export interface EncryptResult extends UidResult {
-  data: Buffer;
-  ivCounterNonce?: Buffer;
-  /** AEAD tag (GCM). */
-  tag?: Buffer;
-}
-
-const buf = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b));
-
-export const encryptOp = op({
-  operation: Operation.Encrypt,
-  schemas: encrypt,
-  payload: (a: EncryptArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-    ivCounterNonce: a.ivCounterNonce,
-    authenticatedEncryptionAdditionalData: a.aad,
-  }),
-  result: (r): EncryptResult => ({
-    uid: r.uniqueIdentifier,
-    data: buf(r.data) ?? Buffer.alloc(0),
-    ivCounterNonce: buf(r.ivCounterNonce),
-    tag: buf(r.authenticatedEncryptionTag),
-  }),
-});
-
-export interface DecryptArgs extends EncryptArgs {
-  tag?: Uint8Array;
-}
-
-export const decryptOp = op({
-  operation: Operation.Decrypt,
-  schemas: decrypt,
-  payload: (a: DecryptArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-    ivCounterNonce: a.ivCounterNonce,
-    authenticatedEncryptionAdditionalData: a.aad,
-    authenticatedEncryptionTag: a.tag,
-  }),
-  result: (r): UidResult & { data: Buffer } => ({
-    uid: r.uniqueIdentifier,
-    data: buf(r.data) ?? Buffer.alloc(0),
-  }),
-});
-
-export const signOp = op({
-  operation: Operation.Sign,
-  schemas: sign,
-  payload: (a: CryptoArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-  }),
-  result: (r): UidResult & { signature: Buffer } => ({
-    uid: r.uniqueIdentifier,
-    signature: buf(r.signatureData) ?? Buffer.alloc(0),
-  }),
-});
-
-export interface VerifyArgs extends CryptoArgs {
-  signature: Uint8Array;
-}
-
-export interface ValidityResult extends UidResult {
-  valid: boolean;
-}
-
-const valid = (v: number | undefined) => v === ValidityIndicator.Valid;
-
-export const signatureVerifyOp = op({
-  operation: Operation.SignatureVerify,
-  schemas: signatureVerify,
-  payload: (a: VerifyArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-    signatureData: a.signature,
-  }),
-  result: (r): ValidityResult => ({ uid: r.uniqueIdentifier, valid: valid(r.validityIndicator) }),
-});
-
-export const macOp = op({
-  operation: Operation.MAC,
-  schemas: mac,
-  payload: (a: CryptoArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-  }),
-  result: (r): UidResult & { mac: Buffer } => ({
-    uid: r.uniqueIdentifier,
-    mac: buf(r.macData) ?? Buffer.alloc(0),
-  }),
-});
-
-export interface MacVerifyArgs extends CryptoArgs {
-  mac: Uint8Array;
-}
-
-export const macVerifyOp = op({
-  operation: Operation.MACVerify,
-  schemas: macVerify,
-  payload: (a: MacVerifyArgs) => ({
-    uniqueIdentifier: a.uid,
-    cryptographicParameters: cryptoParams(a.cryptographicParameters),
-    data: a.data,
-    macData: a.mac,
-  }),
-  result: (r): ValidityResult => ({ uid: r.uniqueIdentifier, valid: valid(r.validityIndicator) }),
-});
-
-export interface HashArgs {
-  data: Uint8Array;
-  /** Default SHA-256. */
-  algorithm?: EnumInput;
-}
-
-export const hashOp = op({
-  operation: Operation.Hash,
-  schemas: hash,
-  payload: (a: HashArgs) => ({
-    cryptographicParameters: {
-      hashingAlgorithm: enumArg(Tag.HashingAlgorithm, a.algorithm ?? 'SHA_256'),
-    },
-    data: a.data,
-  }),
-  result: (r): Buffer => buf(r.data) ?? Buffer.alloc(0),
-});
-
-export const rngRetrieveOp = op({
-  operation: Operation.RNGRetrieve,
-  schemas: rngRetrieve,
-  payload: (a: { length: number }) => ({ dataLength: a.length }),
-  result: (r): Buffer => Buffer.from(r.data),
 });

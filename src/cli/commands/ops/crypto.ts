@@ -5,7 +5,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import type { CryptoParamsInput } from '../../../client/operations.js';
+import type { CryptoParamsInput } from '../../../client/crypto-operations.js';
 import {
   type CommonArgs,
   connectionOptions,
