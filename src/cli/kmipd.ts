@@ -11,6 +11,7 @@ import { usersCommand } from '../auth/users-command.js';
 import { KmipError } from '../errors.js';
 import { type KekArgs, kekChoiceFromArgs } from '../kek/choice.js';
 import { DEFAULT_MAX_LOCATE_ITEMS } from '../operations/context.js';
+import { parsePushTarget } from '../push/config.js';
 import {
   announceWorkerReady,
   isClusterWorker,
@@ -213,6 +214,24 @@ await yargs(hideBin(process.argv))
           default: 'TLSv1.2' as const,
           describe: 'Lowest TLS version accepted on the KMIP port',
         })
+        .option('push-to', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe:
+            'Push a KMIP Put for each new object and a Notify for each attribute change to ' +
+            "a subscriber: 'HOST:PORT,owners=NAME[+NAME]|*[,ca=FILE][,version=1.4]" +
+            "[,servername=NAME]'. owners names whose objects (key material included) it gets; " +
+            'ca (default --ca) signs its server certificate; repeat for several. See README ' +
+            '"Push to subscribers"',
+        })
+        .option('push-cert', {
+          type: 'string',
+          describe:
+            'Client certificate (PEM, clientAuth) kmipd presents to subscribers; with ' +
+            '--push-key. Default the server certificate',
+        })
+        .option('push-key', { type: 'string', describe: 'Private key of --push-cert (PEM)' })
         .option('tls-ciphers', {
           type: 'string',
           describe:
@@ -220,6 +239,9 @@ await yargs(hideBin(process.argv))
             'the TLS 1.2 CBC suites added, see SECURITY.md',
         })
         .check((a) => {
+          for (const spec of a['push-to']) parsePushTarget(spec);
+          if ((a['push-cert'] === undefined) !== (a['push-key'] === undefined))
+            throw new Error('--push-cert and --push-key go together');
           const given = [a.cert, a.key, a.ca].filter((x) => x !== undefined).length;
           if (given !== 0 && given !== 3) throw new Error('--cert, --key and --ca go together');
           if (a.store === 'postgres' && !a['postgres-url'] && !process.env.KMIPD_POSTGRES_URL) {
@@ -309,6 +331,11 @@ await yargs(hideBin(process.argv))
           tlsMinVersion: a['tls-min-version'],
           tlsCiphers: a['tls-ciphers'],
           maxLocateItems: a['max-locate-items'],
+          push: {
+            targets: a['push-to'].map(parsePushTarget),
+            cert: a['push-cert'],
+            key: a['push-key'],
+          },
           ...workerExtras(await serveExtras(a), worker),
         });
       } catch (err) {

@@ -116,6 +116,10 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   { key: 'deterministic-ids', type: string },
   // Fault specifications hold commas, so the environment separates them with ';'.
   { key: 'fault', type: { kind: 'list', separator: ';' }, default: [] },
+  // A subscriber specification holds commas, so the environment separates them with ';'.
+  { key: 'push-to', type: { kind: 'list', separator: ';' }, default: [] },
+  { key: 'push-cert', type: path },
+  { key: 'push-key', type: path },
   { key: 'admin-port', type: port },
   { key: 'admin-host', type: string, default: DEFAULT_ADMIN_HOST },
 ];

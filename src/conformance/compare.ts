@@ -1,5 +1,6 @@
 // Structural comparison of an actual response tree with the expected one from a test case
-// (FORMAT.md §6). Normative basis, KMIP Profiles 2.1 §4.1: "Other variations not explicitly
+// (FORMAT.md §6), and of a request the server sent (Put, Notify: KMIP 1.4 §5) with the
+// expected request. Normative basis, KMIP Profiles 2.1 §4.1: "Other variations not explicitly
 // noted in this section SHALL be deemed non-conformant." Every tolerance below names the item
 // of §4.1.1 (Variable items, Allowed response variations) or §4.1.2 (Variable behavior) that
 // permits it; anything else must match: same tag, same type, same value, same children.
@@ -129,10 +130,16 @@ function droppedIn(parent: number, ctx: BatchContext | undefined): ReadonlySet<n
 }
 const EMPTY: ReadonlySet<number> = new Set();
 
-type Mode = 'ordered' | 'subset' | 'set' | 'subsequence';
+type Mode = 'ordered' | 'subset' | 'set' | 'subsequence' | 'attributes';
 
 function modeOf(parent: number, ctx: BatchContext | undefined, depthInPayload: number): Mode {
   const op = ctx?.operation;
+  // A Put or Notify the server sent carries the object's attributes as a Get Attributes answer
+  // does: §4.1.1 item 21 (additional attributes) and §4.1.2 (any order) apply to its Attribute
+  // list; the fields before it keep their order.
+  if (parent === Tag.RequestPayload && (op === Operation.Put || op === Operation.Notify)) {
+    return 'attributes';
+  }
   if (parent === Tag.ResponsePayload) {
     // §4.1.2 "the order of attributes returned by Get Attributes is unspecified"; §4.1.1 item
     // 21 "additional attributes beyond those shown in the response", extra Object Group values
@@ -232,6 +239,23 @@ export class Comparator {
       depthInPayload: w.depthInPayload >= 0 ? w.depthInPayload + 1 : -1,
     });
     const mode = modeOf(e.tag, w.batch, w.depthInPayload);
+    if (mode === 'attributes') {
+      const attribute = (c: TtlvItem) => c.tag === Tag.Attribute;
+      const other = (c: TtlvItem) => c.tag !== Tag.Attribute;
+      const first = this.ordered(
+        e,
+        a,
+        ev.filter(other),
+        av.filter(other),
+        w,
+        batches,
+        child,
+        false,
+        false,
+      );
+      if (first.length > 0) return first;
+      return this.unordered(ev.filter(attribute), av.filter(attribute), 'subset', w, child);
+    }
     if (mode !== 'ordered') return this.unordered(ev, av, mode, w, child);
 
     // §4.1.1 item 12: a Key Format Type the server chose may differ; the key value then has
@@ -247,7 +271,7 @@ export class Comparator {
 
     // A response with the wrong number of batch items is best explained by the items
     // themselves, so they are compared before the header's Batch Count.
-    if (e.tag === Tag.ResponseMessage) {
+    if (e.tag === Tag.ResponseMessage || e.tag === Tag.RequestMessage) {
       const items = (xs: TtlvItem[]) => xs.filter((x) => x.tag === Tag.BatchItem);
       const first = this.ordered(e, a, items(ev), items(av), w, batches, child, false, false);
       if (first.length > 0) return first;
@@ -301,11 +325,17 @@ export class Comparator {
         continue;
       }
       let cw = child(ec, i, ev);
-      if (e.tag === Tag.ResponseMessage && ec.tag === Tag.BatchItem) {
+      if (
+        (e.tag === Tag.ResponseMessage || e.tag === Tag.RequestMessage) &&
+        ec.tag === Tag.BatchItem
+      ) {
         const b = ev.slice(0, i).filter((x) => x.tag === Tag.BatchItem).length;
         cw = { ...cw, batch: batches[b] };
       }
-      if (e.tag === Tag.BatchItem && ec.tag === Tag.ResponsePayload) {
+      if (
+        e.tag === Tag.BatchItem &&
+        (ec.tag === Tag.ResponsePayload || ec.tag === Tag.RequestPayload)
+      ) {
         cw = { ...cw, depthInPayload: 0 };
       }
       out.push(...this.item(ec, ac, cw, batches));
@@ -323,7 +353,7 @@ export class Comparator {
   private unordered(
     ev: TtlvItem[],
     av: TtlvItem[],
-    mode: Exclude<Mode, 'ordered'>,
+    mode: Exclude<Mode, 'ordered' | 'attributes'>,
     w: Walk,
     child: (c: TtlvItem, i: number, items: readonly TtlvItem[]) => Walk,
   ): Mismatch[] {

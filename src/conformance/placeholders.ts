@@ -170,9 +170,11 @@ export class CaseState {
 
   /**
    * Deep-copies a request template with every placeholder replaced (FORMAT.md §5 step 3).
-   * `now` is the step's current time in whole seconds, fixed once per step.
+   * `now` is the step's current time in whole seconds, fixed once per step. `record: false`
+   * keeps the dates out of the dates the server must echo: for the response the runner sends
+   * back to a server-to-client request (src/conformance/push-listener.ts).
    */
-  materialise(t: MessageTemplate, now: bigint): TtlvItem {
+  materialise(t: MessageTemplate, now: bigint, { record = true } = {}): TtlvItem {
     const copy = (it: TtlvItem, attributeTag: number | undefined): TtlvItem => {
       if (it.type === ItemType.Structure) {
         const nameTag = attributeTagOf(it.value);
@@ -181,24 +183,30 @@ export class CaseState {
       const effective = effectiveTag(it.tag, attributeTag);
       const p = t.marks.get(it);
       if (p === undefined) {
-        if (it.type === ItemType.DateTime) addTo(this.sentDates, effective, it.value);
+        if (record && it.type === ItemType.DateTime) addTo(this.sentDates, effective, it.value);
         return { ...it } as TtlvItem;
       }
       return {
         tag: it.tag,
         type: it.type,
-        value: this.requestValue(p, it, effective, now),
+        value: this.requestValue(p, it, effective, now, record),
       } as TtlvItem;
     };
     return copy(t.item, undefined);
   }
 
-  private requestValue(p: Placeholder, it: TtlvItem, tag: number, now: bigint): PrimitiveValue {
+  private requestValue(
+    p: Placeholder,
+    it: TtlvItem,
+    tag: number,
+    now: bigint,
+    record: boolean,
+  ): PrimitiveValue {
     switch (p.kind) {
       case 'now': {
         if (it.type !== ItemType.DateTime) throw new HarnessError(`${p.text} in a non-DateTime`);
         const v = now + BigInt(p.offset);
-        addTo(this.sentNow, `${tag}:${p.text}`, v);
+        if (record) addTo(this.sentNow, `${tag}:${p.text}`, v);
         return v;
       }
       case 'random': {

@@ -1,6 +1,10 @@
 // Runs conformance test cases against a KMIP server (KMIP Profiles 2.1 §4; FORMAT.md §5
 // "Runner algorithm"). Each file runs on one new connection, its pairs in order, with the
 // placeholder state of that file only; the first step that does not match fails the case.
+// A pair whose request is a server-to-client operation (KMIP 1.4 §5 Put, Notify) is not sent:
+// the runner waits for the server to push that request to its push listener
+// (src/conformance/push-listener.ts), compares it with the file's request and answers with
+// the file's response.
 
 import { ConnectionError } from '../client/connection.js';
 import { KmipError } from '../errors.js';
@@ -10,6 +14,7 @@ import { Operation, ResultStatus, Tag } from '../ttlv/spec/generated.js';
 import { type BatchContext, batchContextOf, Comparator, type Mismatch } from './compare.js';
 import { childOf, childrenOf, loadCase, type Step, type TestCase } from './loader.js';
 import { CaseState, HarnessError, sameValue } from './placeholders.js';
+import type { PushInbox } from './push-listener.js';
 import type { SkipList } from './skip-list.js';
 import {
   type Channel,
@@ -72,6 +77,12 @@ export interface RunOptions {
   /** Skip Interop and Log pairs (Profiles §4.1.2 makes Interop optional). Default true. */
   skipInterop?: boolean;
   skipList?: SkipList;
+  /**
+   * Where the server pushes Put and Notify; without it the cases that expect them are
+   * skipped. The server must be configured to push there (kmipd serve --push-to).
+   */
+  push?: PushInbox;
+  /** Time allowed for each response, and for each expected Put or Notify. Default 30 s. */
   requestTimeoutMs?: number;
   onCaseStart?: (path: string, index: number) => void;
   onCaseDone?: (result: CaseResult, index: number) => void;
@@ -92,6 +103,9 @@ const GENERATING = new Set<number>([
   Operation.Certify,
   Operation.ReCertify,
 ]);
+
+/** KMIP 1.4 §5: operations the server sends to the client. */
+const SERVER_TO_CLIENT = new Set<number>([Operation.Put, Operation.Notify]);
 
 /** Server outputs kept for request-first placeholders (FORMAT.md §5 step 5). */
 const REUSED_OUTPUTS = new Set<number>([
@@ -169,7 +183,13 @@ export async function runCase(tc: TestCase, opts: RunOptions): Promise<CaseResul
     durationMs: 0,
   };
   const place = placeCase(tc.id, opts);
-  const skip = opts.skipList?.reasonFor(tc.id) ?? ('skip' in place ? place.skip : undefined);
+  const pushes = tc.steps.some(isServerToClient);
+  const skip =
+    opts.skipList?.reasonFor(tc.id) ??
+    ('skip' in place ? place.skip : undefined) ??
+    (pushes && opts.push === undefined
+      ? 'expects Put or Notify from the server; give a push listener (--push-listen)'
+      : undefined);
   if (skip !== undefined || 'skip' in place) {
     result.status = 'skipped';
     result.reason = skip;
@@ -177,15 +197,20 @@ export async function runCase(tc: TestCase, opts: RunOptions): Promise<CaseResul
   }
   result.wire = `${place.form.transport}/${place.form.encoding}`;
   let conn: Channel | undefined;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  if (pushes) opts.push?.beginCase();
   try {
-    conn = await openChannel(place.form, place.target, opts.requestTimeoutMs ?? 30_000);
+    conn = await openChannel(place.form, place.target, timeoutMs);
     const state = new CaseState();
     for (const step of tc.steps) {
       if ((opts.skipInterop ?? true) && onlySkippable(step)) {
         result.pairsSkipped++;
         continue;
       }
-      const failure = await runStep(conn, state, step);
+      const failure =
+        opts.push !== undefined && isServerToClient(step)
+          ? await runPushStep(opts.push, state, step, timeoutMs)
+          : await runStep(conn, state, step);
       result.pairsRun++;
       if (failure !== undefined) {
         Object.assign(result, failure, { status: 'failed', step: step.index });
@@ -198,6 +223,7 @@ export async function runCase(tc: TestCase, opts: RunOptions): Promise<CaseResul
     result.reason =
       err instanceof KmipError ? err.describe() : (err as Error).message.replace(/\s*\n\s*/g, ' ');
   } finally {
+    if (pushes) opts.push?.endCase();
     await conn?.close();
   }
   result.durationMs = Date.now() - started;
@@ -249,6 +275,73 @@ async function runStep(
   comparator.commit();
   rememberOutputs(state, actual);
   return undefined;
+}
+
+/**
+ * A server-to-client pair: waits for the server's request about the object the file names,
+ * compares it with the file's request (§6 rules; the server's request is the actual side) and
+ * answers with the file's response.
+ */
+async function runPushStep(
+  push: PushInbox,
+  state: CaseState,
+  step: Step,
+  timeoutMs: number,
+): Promise<StepFailure | undefined> {
+  const operations = operationsOf(step.request.item);
+  const fail = (reason: string, extra: Partial<StepFailure> = {}): StepFailure => ({
+    reason: `step ${step.index} (${operations.join(', ')} from the server): ${reason}`,
+    operations,
+    ...extra,
+  });
+  const uid = expectedUid(state, step);
+  if (uid === undefined) {
+    return fail('the expected request names no known Unique Identifier', { harness: true });
+  }
+  const got = await push.take(uid, timeoutMs);
+  if (got === undefined) return fail(`nothing about ${uid} arrived within ${timeoutMs} ms`);
+  const batch = childOf(got.item, Tag.BatchItem);
+  const payload = batch === undefined ? undefined : childOf(batch, Tag.RequestPayload);
+  const batches = [batchContextOf(got.operation, payload, state.generatedIds.has(uid))];
+  const comparator = new Comparator(state, step.request.marks);
+  const mismatches = comparator.compareMessage(step.request.item, got.item, batches);
+  if (!got.answered) {
+    got.reply(
+      state.materialise(step.response, BigInt(Math.floor(Date.now() / 1000)), { record: false }),
+    );
+  }
+  if (mismatches.length > 0) {
+    const m = mismatches[0]!;
+    return fail(`${m.path}: ${m.message}`, {
+      mismatch: m,
+      response: formatTtlv(got.item, { revealKeyMaterial: true, maxBytes: 48 }),
+    });
+  }
+  comparator.commit();
+  return undefined;
+}
+
+/** The Unique Identifier the file's server-to-client request names, with its binding applied. */
+function expectedUid(state: CaseState, step: Step): string | undefined {
+  const batch = childOf(step.request.item, Tag.BatchItem);
+  const payload = batch === undefined ? undefined : childOf(batch, Tag.RequestPayload);
+  const uid = payload === undefined ? undefined : childOf(payload, Tag.UniqueIdentifier);
+  if (uid?.type !== ItemType.TextString) return undefined;
+  const p = step.request.marks.get(uid);
+  if (p === undefined) return uid.value;
+  const bound = state.bindings.get(p.text);
+  return bound?.type === ItemType.TextString ? (bound.value as string) : undefined;
+}
+
+function isServerToClient(step: Step): boolean {
+  const items = childrenOf(step.request.item, Tag.BatchItem);
+  return (
+    items.length > 0 &&
+    items.every((b) => {
+      const op = childOf(b, Tag.Operation);
+      return op?.type === ItemType.Enumeration && SERVER_TO_CLIENT.has(op.value);
+    })
+  );
 }
 
 function onlySkippable(step: Step): boolean {

@@ -1,7 +1,8 @@
 // Between the operations and the ObjectStore: owner checks, attribute (de)serialisation, the
 // Locate index, and key protection. The object structure is encoded to TTLV and wrapped by the
 // KeyWrapper with the UID as associated data, so no key value, secret or opaque blob reaches
-// the store in clear.
+// the store in clear. Each durable change is reported to `ctx.changes` when one listens
+// (src/objects/changes.ts).
 
 import { GRANT_ENTRY, grantEntries, mayUse, ownsOrAdministers } from '../auth/access.js';
 import { KmipError } from '../errors.js';
@@ -80,6 +81,7 @@ export async function insertObject(ctx: OperationContext, mo: ManagedObject): Pr
   ctx.onUndo(async () => {
     await ctx.store.remove(mo.uid);
   });
+  ctx.changes?.({ kind: 'created', object: mo });
 }
 
 /**
@@ -149,6 +151,13 @@ export async function saveObject(
   ctx.onUndo(async () => {
     await ctx.store.update({ ...before, revision: next.revision + 1 }, next.revision);
   });
+  ctx.changes?.({
+    kind: 'changed',
+    uid: mo.uid,
+    owner: before.owner,
+    before: decodeAttributes(before.attributes),
+    after: mo.attributes,
+  });
 }
 
 /**
@@ -171,6 +180,7 @@ export async function replaceObject(
   ctx.onUndo(async () => {
     await ctx.store.replace(existing, mo.revision);
   });
+  ctx.changes?.({ kind: 'replaced', object: mo });
 }
 
 async function toStored(ctx: OperationContext, mo: ManagedObject): Promise<StoredObject> {

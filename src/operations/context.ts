@@ -4,6 +4,7 @@ import type { TicketBook, TicketClaims } from '../auth/tickets.js';
 import type { CertificateAuthority } from '../crypto/ca.js';
 import type { KeyWrapper } from '../crypto/key-wrapper.js';
 import type { StructSchema } from '../kmip/schema.js';
+import type { ChangeSink } from '../objects/changes.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { KmipVersion } from '../ttlv/spec/index.js';
 
@@ -36,6 +37,8 @@ export interface OperationContext {
   readonly ca?: CertificateAuthority;
   /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS. */
   readonly maxLocateItems?: number;
+  /** Told of every durable object change (push to subscribers, src/push); absent when off. */
+  readonly changes?: ChangeSink;
 }
 
 /**

@@ -179,6 +179,11 @@ export const query = operation({
       clientRegistrationMethods: [],
     };
     if (asked.has(QueryFunction.QueryOperations)) {
+      // The operations a client may send here. Put and Notify are not among them: kmipd sends
+      // them (KMIP 1.4 §5, src/push) to subscribers an administrator configured, and answers a
+      // client's Put or Notify with Operation Not Supported; listing them would invite exactly
+      // that. Some vendor answers in the Test Cases notes list them; the comparison of Query's
+      // operation list does not hold them against kmipd (FORMAT.md §6, §4.1.1 items 16, 17).
       // Loaded here, not at the top: the registry imports this module (no import cycle).
       const { OPERATIONS } = await import('./index.js');
       res.operations = [...OPERATIONS.keys()]

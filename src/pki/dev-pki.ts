@@ -1,7 +1,9 @@
 // A development PKI for mutual TLS (the TLS 1.2 Authentication Suite of the KMIP Profiles,
 // which requires client certificates): one CA, a server certificate for localhost and one client certificate per
 // name. PyKMIP and OpenSSL-based clients check the extended key usages, so each leaf carries
-// serverAuth or clientAuth. Not for production: keys are written unencrypted.
+// serverAuth or clientAuth. The server certificate carries clientAuth too: kmipd presents it as
+// its client certificate when it pushes Put and Notify to subscribers (src/push). Not for
+// production: keys are written unencrypted.
 //
 // `initPki` pre-generates the client keys (Client Registration Method Server Pre-Generated);
 // `issuePkiClient` makes one more client's key and certificate from the existing CA when asked,
@@ -104,7 +106,7 @@ export async function initPki(options: PkiOptions): Promise<PkiFiles> {
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },
       leafKeyUsage,
-      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
       {
         name: 'subjectAltName',
         altNames: [

@@ -23,6 +23,9 @@ import { KEK_BYTES, SoftwareKeyWrapper } from '../crypto/software-key-wrapper.js
 import type { KekChoice } from '../kek/choice.js';
 import type { KmipdMetrics } from '../metrics/metrics.js';
 import { initPki } from '../pki/dev-pki.js';
+import type { PushTarget } from '../push/config.js';
+import { PushService } from '../push/service.js';
+import type { PushLimits } from '../push/subscriber.js';
 import { openMemoryStore } from '../store/memory-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
@@ -95,6 +98,17 @@ export interface KmipdConfig {
   maxLocateItems?: number;
   /** SQLite writes on a thread of their own (src/store/sqlite-writer-thread.ts); default on. */
   sqliteWriterThread?: boolean;
+  /**
+   * Subscribers that get a KMIP Put for each new object and a Notify for each attribute
+   * change (src/push); default none. The client certificate and key (PEM files) default to
+   * the server's own.
+   */
+  push?: {
+    targets: readonly PushTarget[];
+    cert?: string;
+    key?: string;
+    limits?: Partial<PushLimits>;
+  };
 }
 
 export interface Kmipd {
@@ -170,6 +184,15 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     await keyring?.close();
     throw err;
   }
+  let push: PushService | undefined;
+  try {
+    push = await startPush(config, material);
+  } catch (err) {
+    auditLog?.close();
+    await store.close();
+    await keyring?.close();
+    throw err;
+  }
   const layer = new MessageLayer({
     store,
     wrapper,
@@ -182,6 +205,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     audit: auditLog,
     ca: certificateAuthority,
     maxLocateItems: config.maxLocateItems,
+    push,
   });
   let server: RunningServer;
   try {
@@ -197,6 +221,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       ciphers: config.tlsCiphers,
     });
   } catch (err) {
+    await push?.close();
     auditLog?.close();
     await store.close();
     await keyring?.close();
@@ -216,6 +241,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       });
     } catch (err) {
       await server.close();
+      await push?.close();
       await store.close();
       await keyring?.close();
       throw err;
@@ -228,6 +254,7 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
       admin = await startAdminServer({ ...config.admin, metrics, store, log });
     } catch (err) {
       await Promise.all([server.close(), httpsServer?.close()]);
+      await push?.close();
       await store.close();
       await keyring?.close();
       throw err;
@@ -250,6 +277,8 @@ export async function startKmipd(config: KmipdConfig): Promise<Kmipd> {
     async stop() {
       await admin?.close();
       await Promise.all([server.close(), httpsServer?.close()]);
+      // After the last request: its changes are queued and get the drain time.
+      await push?.close();
       // After the last request is answered: the final checkpoint covers every record.
       auditLog?.close();
       await store.close();
@@ -283,6 +312,39 @@ async function readTlsMaterial(
     else log.info(fields, 'registered client certificate');
   }
   return { cert, key, ca, registered };
+}
+
+/**
+ * The push service of `config.push`, or none. A subscriber's certificate is checked against
+ * its own CA when it names one, otherwise against the CA that signs kmipd's clients.
+ */
+async function startPush(
+  config: KmipdConfig,
+  own: { cert: Buffer; key: Buffer; ca: Buffer },
+): Promise<PushService | undefined> {
+  const p = config.push;
+  if (p === undefined || p.targets.length === 0) return undefined;
+  const [cert, key] = await Promise.all([
+    p.cert === undefined ? own.cert : readFile(p.cert),
+    p.key === undefined ? own.key : readFile(p.key),
+  ]);
+  const subscribers = await Promise.all(
+    p.targets.map(async (t) => ({
+      host: t.host,
+      port: t.port,
+      version: t.version,
+      owners: t.owners,
+      servername: t.servername,
+      ca: t.ca === undefined ? own.ca : await readFile(t.ca),
+    })),
+  );
+  for (const s of subscribers) {
+    config.log.info(
+      { subscriber: `${s.host}:${s.port}`, version: s.version, owners: s.owners },
+      'push subscriber',
+    );
+  }
+  return new PushService({ subscribers, cert, key, limits: p.limits, log: config.log });
 }
 
 /** Sets up DATA/keks on first start (or from DATA/kek.key) and opens the keyring. */

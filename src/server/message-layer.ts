@@ -28,6 +28,7 @@ import {
 import type { OperationContext } from '../operations/context.js';
 import { GRANT_OPERATIONS } from '../operations/grant.js';
 import { OPERATIONS } from '../operations/index.js';
+import type { PushService } from '../push/service.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { decodeTtlv, encodeTtlv } from '../ttlv/binary.js';
 import { ItemType, type TtlvItem } from '../ttlv/item.js';
@@ -68,6 +69,8 @@ export interface MessageLayerOptions {
   typePolicies?: TypePolicies;
   /** Most identifiers one Locate answers; default DEFAULT_MAX_LOCATE_ITEMS (1,000). */
   maxLocateItems?: number;
+  /** Put and Notify to subscribers for every durable change (src/push); default off. */
+  push?: PushService;
 }
 
 export interface Peer {
@@ -169,6 +172,13 @@ export class MessageLayer {
     const header = request.header;
     const continuation = header.batchErrorContinuationOption ?? BatchErrorContinuationOption.Stop;
     const undo: Array<() => Promise<void>> = [];
+    const push = this.opts.push;
+    // Changes an Undo could take back wait in the push queues until the batch ends.
+    const hold =
+      push !== undefined && continuation === BatchErrorContinuationOption.Undo
+        ? push.hold()
+        : undefined;
+    let undone = false;
     const tickets = this.opts.tickets ?? processTickets();
     let ticket: TicketClaims | undefined;
     let ticketError: KmipError | undefined;
@@ -194,6 +204,7 @@ export class MessageLayer {
       ticket,
       ca: this.opts.ca,
       maxLocateItems: this.opts.maxLocateItems,
+      changes: push === undefined ? undefined : (change) => push.record(change, hold),
     };
     const auth: RequestAuth = {
       principal: peer.identity,
@@ -202,32 +213,37 @@ export class MessageLayer {
     };
     setRequestAuth(ctx, auth);
     const results: ResponseBatchItem[] = [];
-    for (const item of request.batchItems) {
-      auth.operation = enumName(Tag.Operation, item.operation);
-      const result = ticketError
-        ? refused(ctx, item, ticketError)
-        : header.asynchronousIndicator
-          ? failed(
-              item,
-              new KmipError(
-                ResultReason.FeatureNotSupported,
-                'asynchronous operations are not supported',
-              ),
-            )
-          : await this.runItem(item, ctx);
-      results.push(result);
-      if (result.resultStatus === ResultStatus.Success) continue;
-      if (continuation === BatchErrorContinuationOption.Continue) continue;
-      if (continuation === BatchErrorContinuationOption.Undo) {
-        await this.undoAll(undo, log);
-        for (const r of results) {
-          if (r.resultStatus === ResultStatus.Success) {
-            // The payload stays: it tells the client what was done and then undone (BL-M-2-21).
-            r.resultStatus = ResultStatus.OperationUndone;
+    try {
+      for (const item of request.batchItems) {
+        auth.operation = enumName(Tag.Operation, item.operation);
+        const result = ticketError
+          ? refused(ctx, item, ticketError)
+          : header.asynchronousIndicator
+            ? failed(
+                item,
+                new KmipError(
+                  ResultReason.FeatureNotSupported,
+                  'asynchronous operations are not supported',
+                ),
+              )
+            : await this.runItem(item, ctx);
+        results.push(result);
+        if (result.resultStatus === ResultStatus.Success) continue;
+        if (continuation === BatchErrorContinuationOption.Continue) continue;
+        if (continuation === BatchErrorContinuationOption.Undo) {
+          await this.undoAll(undo, log);
+          undone = true;
+          for (const r of results) {
+            if (r.resultStatus === ResultStatus.Success) {
+              // The payload stays: it tells the client what was done and then undone (BL-M-2-21).
+              r.resultStatus = ResultStatus.OperationUndone;
+            }
           }
         }
+        break;
       }
-      break;
+    } finally {
+      if (hold !== undefined) push?.settle(hold, !undone);
     }
     const correlated =
       header.clientCorrelationValue !== undefined || header.serverCorrelationValue !== undefined;

@@ -352,3 +352,51 @@ describe('order and extras where Profiles §4.1 allow them', () => {
     ]);
   });
 });
+
+describe('a Put or Notify the server sent (KMIP 1.4 §5), compared with the expected request', () => {
+  const a = (name: string, type: string, value: string) =>
+    `<Attribute><AttributeName type="TextString" value="${name}"/><AttributeValue type="${type}" value="${value}"/></Attribute>`;
+  const put = (body: string) => req('Put', body, 4);
+  const head = `${uid('u-1')}<PutFunction type="Enumeration" value="New"/>`;
+
+  function compare(expected: string, actual: string): Mismatch[] {
+    const tc = parseCase(
+      'T-M-1-14.xml',
+      `<KMIP>${expected}${res('Put', ok(''), { minor: 4 })}</KMIP>`,
+    );
+    const step = tc.steps[0]!;
+    const sent = actualOf(actual);
+    const payload = childOf(childrenOf(sent, Tag.BatchItem)[0]!, Tag.RequestPayload);
+    const c = new Comparator(new CaseState(), step.request.marks);
+    return c.compareMessage(step.request.item, sent, [
+      batchContextOf(Operation.Put, payload, false),
+    ]);
+  }
+
+  it('allows more attributes, in any order (§4.1.1 item 21, §4.1.2)', () => {
+    const expected = put(
+      head + a('x-ID', 'TextString', 'T') + a('State', 'Enumeration', 'PreActive'),
+    );
+    const actual = put(
+      head +
+        a('State', 'Enumeration', 'PreActive') +
+        a('Fresh', 'Boolean', 'true') +
+        a('x-ID', 'TextString', 'T'),
+    );
+    expect(compare(expected, actual)).toEqual([]);
+  });
+
+  it('fails a missing or different attribute, and fields out of order', () => {
+    const expected = put(head + a('State', 'Enumeration', 'PreActive'));
+    expect(compare(expected, put(head + a('State', 'Enumeration', 'Active')))[0]?.path).toBe(
+      "RequestMessage › BatchItem › RequestPayload › Attribute['State'] › AttributeValue",
+    );
+    expect(compare(expected, put(head))[0]?.message).toBe("missing Attribute 'State'");
+    const swapped = put(
+      `<PutFunction type="Enumeration" value="New"/>${uid('u-1')}${a('State', 'Enumeration', 'PreActive')}`,
+    );
+    expect(compare(expected, swapped)[0]?.message).toMatch(
+      /expected UniqueIdentifier, found PutFunction/,
+    );
+  });
+});

@@ -76,7 +76,7 @@ describe('parseCertificate on the development PKI', () => {
       publicKeyLengthBits: 2048,
       signatureAlgorithm: 'SHA_256WithRSAEncryption',
       signatureAlgorithmOid: '1.2.840.113549.1.1.11',
-      extendedKeyUsage: ['1.3.6.1.5.5.7.3.1'],
+      extendedKeyUsage: ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'],
       keyUsage: ['digitalSignature', 'keyEncipherment'],
       isCA: false,
     });

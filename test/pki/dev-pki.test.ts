@@ -85,12 +85,12 @@ describe('initPki certificates', () => {
     }
   });
 
-  it('gives the server localhost and 127.0.0.1 and serverAuth only', async () => {
+  it('gives the server localhost and 127.0.0.1, serverAuth and clientAuth (push to subscribers)', async () => {
     const server = await cert(pki.server.cert);
     expect(server.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
     expect(server.checkHost('localhost')).toBe('localhost');
     expect(server.checkIP('127.0.0.1')).toBe('127.0.0.1');
-    expect(server.keyUsage).toEqual([SERVER_AUTH]);
+    expect(server.keyUsage).toEqual([SERVER_AUTH, CLIENT_AUTH]);
   });
 
   it('names each client in its CN with clientAuth only', async () => {

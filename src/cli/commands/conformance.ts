@@ -2,7 +2,8 @@
 // the XML files under fixtures/conformance) against a server: binary TTLV over mutual TLS, or
 // TTLV, XML or JSON over HTTPS (--transport, --encoding). The MSGENC-HTTPS/XML/JSON cases
 // always go over HTTPS in their own encoding (src/conformance/transports.ts), to
-// --https-server.
+// --https-server. The Put and Notify pairs (server-to-client) need --push-listen: the runner
+// listens there for the server's pushes (src/conformance/push-listener.ts).
 // Progress goes to stderr (a bar on a terminal, one line per file otherwise); stdout gets the
 // per-profile table and, as its last line, `N passed, M failed, K skipped`. The exit code is 1
 // when a case that is not in a skip list fails.
@@ -12,6 +13,7 @@ import { SingleBar } from 'cli-progress';
 import type { Argv, CommandModule } from 'yargs';
 import { readCertificateFiles } from '../../client/connection.js';
 import { findCaseFiles } from '../../conformance/loader.js';
+import { PushListener } from '../../conformance/push-listener.js';
 import {
   caseLine,
   jsonReport,
@@ -38,6 +40,9 @@ interface RunArgs {
   'skip-list': string[] | undefined;
   interop: boolean;
   timeout: number;
+  'push-listen': string | undefined;
+  'push-cert': string | undefined;
+  'push-key': string | undefined;
 }
 
 export function parseServer(text: string, flag = '--server'): { host: string; port: number } {
@@ -89,9 +94,29 @@ const run: CommandModule<object, RunArgs> = {
           'over HTTPS in their own encoding (TTLV, XML, JSON; chosen by the case id). Default ' +
           '--server with --transport https; without it those cases are skipped',
       })
+      .option('push-listen', {
+        type: 'string',
+        describe:
+          'HOST:PORT (loopback) to listen on, with mutual TLS, for the Put and Notify the ' +
+          'server pushes (KMIP 1.4 §5); the server must push there (kmipd serve --push-to ' +
+          "'HOST:PORT,owners=*'). Without it the cases expecting them are skipped",
+      })
+      .option('push-cert', {
+        type: 'string',
+        describe:
+          "the listener's server certificate (PEM), valid for the --push-listen host, e.g. a " +
+          "development PKI's server.crt; --ca must have signed the server's client certificate",
+      })
+      .option('push-key', { type: 'string', describe: 'the key of --push-cert (PEM)' })
       .check((a) => {
         if (a.encoding !== 'ttlv' && a.transport !== 'https') {
           throw new Error(`--encoding ${a.encoding} needs --transport https`);
+        }
+        if (a['push-listen'] !== undefined) {
+          parseServer(a['push-listen'], '--push-listen');
+          if (a['push-cert'] === undefined || a['push-key'] === undefined) {
+            throw new Error('--push-listen needs --push-cert and --push-key');
+          }
         }
         return true;
       })
@@ -130,6 +155,17 @@ const run: CommandModule<object, RunArgs> = {
       await Promise.all((args['skip-list'] ?? []).map((p) => SkipList.load(p))),
     );
     const creds = await readCertificateFiles({ cert: args.cert, key: args.key, ca: args.ca });
+    const push =
+      args['push-listen'] === undefined
+        ? undefined
+        : await PushListener.listen({
+            ...parseServer(args['push-listen'], '--push-listen'),
+            ...(await readCertificateFiles({
+              cert: args['push-cert']!,
+              key: args['push-key']!,
+              ca: args.ca,
+            })),
+          });
     const started = new Date();
 
     const tty = process.stderr.isTTY === true;
@@ -146,23 +182,29 @@ const run: CommandModule<object, RunArgs> = {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     bar?.start(files.length, 0, { ...counts, case: '' });
 
-    const results = await runCases(files, {
-      target: { host, port, ...creds, servername: args.servername },
-      transport: args.transport,
-      encoding: args.encoding,
-      httpsTarget:
-        httpsAt === undefined ? undefined : { ...httpsAt, ...creds, servername: args.servername },
-      skipInterop: !args.interop,
-      skipList,
-      requestTimeoutMs: args.timeout * 1000,
-      onCaseStart: (path) => bar?.update({ case: path.replace(/^.*\//, '') }),
-      onCaseDone: (r) => {
-        counts[r.status]++;
-        if (bar !== undefined) bar.increment(1, { ...counts });
-        else process.stderr.write(`${caseLine(r)}\n`);
-      },
-    });
-    bar?.stop();
+    let results: Awaited<ReturnType<typeof runCases>>;
+    try {
+      results = await runCases(files, {
+        target: { host, port, ...creds, servername: args.servername },
+        transport: args.transport,
+        encoding: args.encoding,
+        httpsTarget:
+          httpsAt === undefined ? undefined : { ...httpsAt, ...creds, servername: args.servername },
+        skipInterop: !args.interop,
+        skipList,
+        push,
+        requestTimeoutMs: args.timeout * 1000,
+        onCaseStart: (path) => bar?.update({ case: path.replace(/^.*\//, '') }),
+        onCaseDone: (r) => {
+          counts[r.status]++;
+          if (bar !== undefined) bar.increment(1, { ...counts });
+          else process.stderr.write(`${caseLine(r)}\n`);
+        },
+      });
+    } finally {
+      bar?.stop();
+      await push?.close();
+    }
 
     if (args.report !== undefined) {
       const report = jsonReport(results, {
