@@ -118,6 +118,16 @@ export function attributeInVersion(a: Attribute, version: KmipVersion): boolean 
 }
 
 /** KMIP 1.x `Attribute` structure; `index` is written when above 0. */
+/** KMIP 1.x Attribute Index: the position of an instance among those of its attribute. */
+export function withIndexes(list: readonly Attribute[]) {
+  const seen = new Map<string, number>();
+  return list.map((attribute) => {
+    const index = seen.get(attribute.name) ?? 0;
+    seen.set(attribute.name, index + 1);
+    return { attribute, index };
+  });
+}
+
 export function toAttribute1x(a: Attribute, index = 0): StructureItem {
   const def = a.value.tag === Tag.AttributeValue ? undefined : tagDef(a.value.tag);
   const children: TtlvItem[] = [

@@ -4,7 +4,7 @@
 
 import { attributeSet, indexedAttribute1x } from '../kmip/attribute-fields.js';
 import { attributeName1x, attributeReference } from '../kmip/attribute-names.js';
-import { type Attribute, attributeInVersion } from '../kmip/attributes.js';
+import { attributeInVersion, withIndexes } from '../kmip/attributes.js';
 import { many, opt, struct, text, versions } from '../kmip/schema.js';
 import { loadObject } from '../objects/repository.js';
 import { Tag } from '../ttlv/spec/generated.js';
@@ -36,13 +36,3 @@ export const getAttributes = operation({
     return { uniqueIdentifier: uid, attributeList: withIndexes(chosen), attributes: chosen };
   },
 });
-
-/** KMIP 1.x Attribute Index: the position of an instance among those of its attribute. */
-function withIndexes(list: readonly Attribute[]) {
-  const seen = new Map<string, number>();
-  return list.map((attribute) => {
-    const index = seen.get(attribute.name) ?? 0;
-    seen.set(attribute.name, index + 1);
-    return { attribute, index };
-  });
-}

@@ -6,7 +6,7 @@
 // Each message is one Request Message with one batch item, in the subscriber's version, and
 // carries attributes that version defines only (as Get Attributes does).
 
-import { type Attribute, attributeInVersion } from '../kmip/attributes.js';
+import { type Attribute, attributeInVersion, withIndexes } from '../kmip/attributes.js';
 import { RequestMessage } from '../kmip/messages.js';
 import { objectKeyForTag } from '../kmip/object-fields.js';
 import type { ObjectChange } from '../objects/changes.js';
@@ -88,16 +88,6 @@ function putMessage(
     version,
   );
   return { uid: mo.uid, operation: 'Put', frame: requestMessage(Operation.Put, payload, version) };
-}
-
-/** KMIP 1.x Attribute Index: the position of an instance among those of its attribute. */
-function withIndexes(list: readonly Attribute[]) {
-  const seen = new Map<string, number>();
-  return list.map((attribute) => {
-    const index = seen.get(attribute.name) ?? 0;
-    seen.set(attribute.name, index + 1);
-    return { attribute, index };
-  });
 }
 
 /**
