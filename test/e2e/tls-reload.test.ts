@@ -38,8 +38,8 @@ interface Credentials {
 
 /** The first PKI, its CA kept apart before the server's copy is overwritten. */
 let oldCa: string;
-const before = (): Credentials => ({ ca: oldCa, ...server.client('alice') });
-const after = (): Credentials => ({ ca: next.ca.cert, ...next.clients.alice! });
+const oldCredentials = (): Credentials => ({ ca: oldCa, ...server.client('alice') });
+const newCredentials = (): Credentials => ({ ca: next.ca.cert, ...next.clients.alice! });
 
 async function connect(c: Credentials): Promise<tls.TLSSocket> {
   const [ca, cert, key] = await Promise.all([readFile(c.ca), readFile(c.cert), readFile(c.key)]);
@@ -96,7 +96,7 @@ async function hangUp(): Promise<LogLine> {
 
 describe('kmipd serve: SIGHUP reloads the TLS files', () => {
   it('new connections get the new certificate and CA; an open connection keeps working', async () => {
-    const open = await connect(before());
+    const open = await connect(oldCredentials());
     expect(await discover(open)).toBe(ResultStatus.Success);
     const oldPrint = open.getPeerX509Certificate()!.fingerprint256;
 
@@ -111,12 +111,12 @@ describe('kmipd serve: SIGHUP reloads the TLS files', () => {
     expect(line.msg).toMatch(/^TLS files reloaded/);
     expect(line.fingerprint).toBe(await fingerprintOf(next.server.cert));
 
-    const fresh = await connect(after());
+    const fresh = await connect(newCredentials());
     expect(fresh.getPeerX509Certificate()!.fingerprint256).not.toBe(oldPrint);
     expect(await discover(fresh)).toBe(ResultStatus.Success);
     fresh.destroy();
     // The old CA signed neither the server's new certificate nor the clients the server trusts.
-    await expect(connect(before()).then(discover)).rejects.toThrow();
+    await expect(connect(oldCredentials()).then(discover)).rejects.toThrow();
     expect(await discover(open)).toBe(ResultStatus.Success);
     open.destroy();
   });
@@ -134,7 +134,7 @@ describe('kmipd serve: SIGHUP reloads the TLS files', () => {
     } finally {
       await rm(stray, { recursive: true, force: true });
     }
-    const socket = await connect(after());
+    const socket = await connect(newCredentials());
     expect(socket.getPeerX509Certificate()!.fingerprint256).toBe(serving);
     expect(await discover(socket)).toBe(ResultStatus.Success);
     socket.destroy();
