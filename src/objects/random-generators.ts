@@ -200,12 +200,20 @@ export function generatorFor(given: readonly Attribute[], version: KmipVersion):
   );
 }
 
+const recorded = new Map<RandomGenerator, TtlvItem>();
+
 /**
  * The Random Number Generator attribute a new object records: RNG Parameters under the
- * attribute's own tag (KMIP 2.1 §4.46). No field of it varies between 1.3 and 2.1.
+ * attribute's own tag (KMIP 2.1 §4.46). No field of it varies between 1.3 and 2.1, so each
+ * generator's is encoded once and shared, as items are never changed in place.
  */
 export function rngAttribute(g: RandomGenerator): TtlvItem {
-  return RNGParameters.write(Tag.RandomNumberGenerator, g.parameters, '2.1');
+  let attribute = recorded.get(g);
+  if (attribute === undefined) {
+    attribute = RNGParameters.write(Tag.RandomNumberGenerator, g.parameters, '2.1');
+    recorded.set(g, attribute);
+  }
+  return attribute;
 }
 
 /**

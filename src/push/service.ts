@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KmipConnection } from '../client/connection.js';
 import type { ObjectChange } from '../objects/changes.js';
+import { allowsClientAuth } from '../tls/diagnose.js';
 import type { KmipVersion } from '../ttlv/spec/index.js';
 import { messageFor, type Outcome } from './messages.js';
 import {
@@ -133,15 +134,10 @@ function tlsConnector(s: PushSubscriberConfig, config: PushConfig, limits: PushL
     });
 }
 
-/** Extended key usages that let a certificate authenticate a TLS client (RFC 5280 §4.2.1.12). */
-const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
-const ANY_EKU = '2.5.29.37.0';
-
-/** Whether a PEM certificate may authenticate a TLS client: no extended key usage, or clientAuth. */
+/** Whether a PEM certificate may authenticate a TLS client; an unreadable one is TLS's to refuse. */
 function hasClientAuth(pem: Buffer): boolean {
   try {
-    const usages = new X509Certificate(pem).keyUsage;
-    return usages === undefined || usages.includes(CLIENT_AUTH) || usages.includes(ANY_EKU);
+    return allowsClientAuth(new X509Certificate(pem));
   } catch {
     return true;
   }

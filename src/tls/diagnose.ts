@@ -235,6 +235,16 @@ export interface DoctorReport {
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
 
+/**
+ * Whether a certificate may authenticate a TLS client (RFC 5280 §4.2.1.12): it has no extended
+ * key usage, or one with clientAuth or anyExtendedKeyUsage. OpenSSL-based servers, kmipd among
+ * them, refuse any other for client authentication.
+ */
+export function allowsClientAuth(cert: X509Certificate): boolean {
+  const eku = cert.keyUsage;
+  return eku === undefined || eku.includes(CLIENT_AUTH) || eku.includes(ANY_EKU);
+}
+
 /** Tries a connection as a KMIP client would and explains each thing that is wrong. */
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const findings: Finding[] = [];
@@ -402,8 +412,7 @@ function checkLocalFiles(opts: DoctorOptions): LocalCheck {
       'client-certificate-not-yet-valid',
       `the client certificate is not valid before ${cert.validFrom}`,
     );
-  const eku = cert.keyUsage;
-  if (eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
+  if (!allowsClientAuth(cert)) {
     fail(
       'client-certificate-without-client-auth',
       'the client certificate lacks the clientAuth extended key usage; servers (kmipd, OpenSSL-based ones) refuse it for client authentication',

@@ -13,10 +13,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type tls from 'node:tls';
-import { explainServerTlsFailure, type TlsFailure } from './diagnose.js';
+import { allowsClientAuth, explainServerTlsFailure, type TlsFailure } from './diagnose.js';
 
-const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
-const ANY_EKU = '2.5.29.37.0';
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export interface RegisteredClient {
@@ -61,8 +59,7 @@ export async function loadRegisteredClients(files: readonly string[]): Promise<R
             'give CAs with --ca, register client certificates here',
         );
       }
-      const eku = cert.keyUsage;
-      if (eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
+      if (!allowsClientAuth(cert)) {
         throw new Error(
           `--client-cert ${file}: its extended key usage lacks clientAuth, so it cannot authenticate a client`,
         );
